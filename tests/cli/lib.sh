@@ -1,0 +1,25 @@
+# Shared by the CLI tests: strict mode, a scratch directory, the tools on PATH, and checks.
+set -euo pipefail
+: "${T2I_BIN:?set T2I_BIN to the directory of the built tools}"
+: "${T2I_SRC:?set T2I_SRC to the source tree}"
+export PATH="$T2I_BIN:$PATH"
+DATA="$T2I_SRC/tests/data"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/t2i-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+export T2I_PROGRESS_INTERVAL=1000
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# expect_exit CODE CMD...: runs CMD (stdout discarded), checks the exit status and that stderr
+# holds exactly one line, the tool's error line. Leaves stderr in $TMP/err.
+expect_exit() {
+  local want=$1; shift
+  local rc=0
+  "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  [ "$rc" -eq "$want" ] || fail "$* exited $rc, expected $want; stderr: $(cat "$TMP/err")"
+  [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$*: expected one line on stderr, got: $(cat "$TMP/err")"
+}
+
+# same_file A B: byte-identical.
+same_file() { cmp -s "$1" "$2" || fail "$1 and $2 differ"; }

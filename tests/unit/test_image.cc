@@ -1,0 +1,163 @@
+#include <gtest/gtest.h>
+#include <jpeglib.h>
+
+#include <cstdio>
+
+#include "error.h"
+#include "image.h"
+#include "test_util.h"
+
+namespace t2i {
+namespace {
+
+Image random_image(int w, int h, int c, unsigned seed) {
+  Image img(w, h, c);
+  std::mt19937 rng(seed);
+  for (auto& p : img.pixels) p = static_cast<std::uint8_t>(rng());
+  return img;
+}
+
+std::string encode_jpeg(const Image& img, int quality) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buf, &size);
+  cinfo.image_width = static_cast<JDIMENSION>(img.width);
+  cinfo.image_height = static_cast<JDIMENSION>(img.height);
+  cinfo.input_components = img.channels;
+  cinfo.in_color_space = img.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<std::uint8_t*>(img.at(0, static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::string out(reinterpret_cast<char*>(buf), size);
+  std::free(buf);
+  return out;
+}
+
+TEST(Image, PngRoundTripsEveryChannelCount) {
+  for (int c = 1; c <= 4; ++c) {
+    Image img = random_image(17, 9, c, static_cast<unsigned>(c));
+    std::string png = encode_png(img);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+    Image back = decode_image(png, "mem.png");
+    EXPECT_TRUE(back == img) << c << " channels";
+    EXPECT_EQ(encode_png(back), png) << "encoding is deterministic";
+  }
+}
+
+TEST(Image, PngFileIsWrittenAtomically) {
+  test::TempDir dir;
+  Image img = random_image(8, 8, 3, 7);
+  write_png(img, dir.file("a.png"));
+  EXPECT_TRUE(read_image(dir.file("a.png")) == img);
+  EXPECT_THROW(write_png(img, dir.file("missing/a.png")), RuntimeError);
+}
+
+TEST(Image, JpegDecodesCloseToTheSource) {
+  // A smooth image survives JPEG at quality 95 within a few levels.
+  Image img(32, 24, 3);
+  for (int y = 0; y < 24; ++y)
+    for (int x = 0; x < 32; ++x) {
+      img.at(x, y)[0] = static_cast<std::uint8_t>(x * 8);
+      img.at(x, y)[1] = static_cast<std::uint8_t>(y * 10);
+      img.at(x, y)[2] = 128;
+    }
+  Image back = decode_image(encode_jpeg(img, 95), "mem.jpg");
+  ASSERT_EQ(back.width, 32);
+  ASSERT_EQ(back.height, 24);
+  ASSERT_EQ(back.channels, 3);
+  double err = 0;
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) err += std::abs(img.pixels[i] - back.pixels[i]);
+  EXPECT_LT(err / static_cast<double>(img.pixels.size()), 3.0);
+  Image grey(16, 16, 1);
+  std::fill(grey.pixels.begin(), grey.pixels.end(), 77);
+  Image grey_back = decode_jpeg(encode_jpeg(grey, 90), "g.jpg");
+  EXPECT_EQ(grey_back.channels, 1);
+  EXPECT_NEAR(grey_back.pixels[100], 77, 2);
+}
+
+TEST(Image, CorruptFilesAreInputErrors) {
+  std::string png = encode_png(random_image(16, 16, 3, 1));
+  EXPECT_THROW(decode_image(png.substr(0, png.size() / 2), "cut.png"), InputError);
+  std::string jpeg = encode_jpeg(random_image(16, 16, 3, 1), 90);
+  EXPECT_THROW(decode_image(jpeg.substr(0, 20), "cut.jpg"), InputError);
+  EXPECT_THROW(decode_image("GIF89a...", "x.gif"), InputError);
+  EXPECT_THROW(decode_image("", "empty"), InputError);
+}
+
+TEST(Image, AreaResizeAveragesExactly) {
+  Image img(4, 2, 1);
+  const std::uint8_t v[] = {0, 2, 10, 20, 4, 6, 30, 40};
+  std::copy(std::begin(v), std::end(v), img.pixels.begin());
+  Image half = resize_area(img, 2, 1);
+  EXPECT_EQ(half.pixels[0], 3);   // (0+2+4+6)/4
+  EXPECT_EQ(half.pixels[1], 25);  // (10+20+30+40)/4
+  // 3 -> 2 weights the middle pixel half to each side.
+  Image row(3, 1, 1);
+  row.pixels = {0, 90, 180};
+  Image two = resize_area(row, 2, 1);
+  EXPECT_EQ(two.pixels[0], 30);   // (0*1 + 90*0.5)/1.5
+  EXPECT_EQ(two.pixels[1], 150);  // (90*0.5 + 180)/1.5
+  // A constant image stays constant at any size, up or down.
+  Image flat(7, 5, 3);
+  std::fill(flat.pixels.begin(), flat.pixels.end(), 123);
+  for (auto [w, h] : {std::pair{3, 2}, std::pair{19, 11}, std::pair{1, 1}}) {
+    Image r = resize_area(flat, w, h);
+    EXPECT_EQ(r.width, w);
+    for (auto p : r.pixels) EXPECT_EQ(p, 123);
+  }
+  // 76 -> 64, the paper's crop size, preserves the mean closely.
+  Image big = random_image(76, 76, 3, 3);
+  Image small = resize_area(big, 64, 64);
+  double m1 = 0, m2 = 0;
+  for (auto p : big.pixels) m1 += p;
+  for (auto p : small.pixels) m2 += p;
+  EXPECT_NEAR(m1 / static_cast<double>(big.pixels.size()), m2 / static_cast<double>(small.pixels.size()), 0.5);
+}
+
+TEST(Image, ChannelConversions) {
+  Image rgb(1, 1, 3);
+  rgb.pixels = {255, 0, 0};
+  EXPECT_EQ(convert_channels(rgb, 1).pixels[0], 76);  // 0.299 * 255
+  Image rgba = convert_channels(rgb, 4);
+  EXPECT_EQ(rgba.pixels, (std::vector<std::uint8_t>{255, 0, 0, 255}));
+  Image grey(1, 1, 1);
+  grey.pixels = {9};
+  EXPECT_EQ(convert_channels(grey, 3).pixels, (std::vector<std::uint8_t>{9, 9, 9}));
+  EXPECT_EQ(convert_channels(convert_channels(grey, 2), 1).pixels, grey.pixels);
+}
+
+TEST(Image, TensorConversionsRoundTrip) {
+  Image img = random_image(5, 3, 3, 11);
+  Tensor u8 = image_to_tensor(img);
+  EXPECT_EQ(u8.shape(), (Shape{3, 3, 5}));
+  EXPECT_EQ(u8.span<std::uint8_t>()[1 * 15 + 2 * 5 + 4], img.at(4, 2)[1]);  // CHW layout
+  EXPECT_TRUE(tensor_to_image(u8, "t") == img);
+  Tensor f = image_to_float_tensor(img);
+  for (float v : f.span<float>()) {
+    EXPECT_GE(v, -1.0f);
+    EXPECT_LE(v, 1.0f);
+  }
+  EXPECT_TRUE(tensor_to_image(f, "t") == img);
+  Tensor extreme(DType::kFloat32, {1, 1, 3});
+  extreme.span<float>()[0] = -5.0f;
+  extreme.span<float>()[1] = 5.0f;
+  extreme.span<float>()[2] = std::nanf("");
+  EXPECT_EQ(tensor_to_image(extreme, "t").pixels, (std::vector<std::uint8_t>{0, 255, 128}));
+  EXPECT_THROW(tensor_to_image(Tensor(DType::kFloat32, {5, 4, 4}), "t"), InputError);
+  EXPECT_THROW(tensor_to_image(Tensor(DType::kFloat32, {16}), "t"), InputError);
+  EXPECT_THROW(tensor_to_image(Tensor(DType::kInt32, {3, 4, 4}), "t"), InputError);
+  EXPECT_THROW(tensor_to_image(Tensor(DType::kUInt8, {3, 0, 4}), "t"), InputError);
+}
+
+}  // namespace
+}  // namespace t2i

@@ -1,0 +1,66 @@
+// Helpers shared by the unit tests.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "file.h"
+#include "tensor.h"
+
+namespace t2i::test {
+
+// A fresh directory under the system temp dir, removed with its contents when destroyed.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "t2i-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+}
+
+// A tensor of the given dtype and shape filled with seeded pseudo-random values.
+inline Tensor random_tensor(DType dtype, Shape shape, unsigned seed) {
+  Tensor t(dtype, std::move(shape));
+  std::mt19937 rng(seed);
+  switch (dtype) {
+    case DType::kFloat32:
+      for (float& v : t.span<float>()) v = std::normal_distribution<float>()(rng);
+      break;
+    case DType::kUInt8:
+      for (auto& v : t.span<std::uint8_t>()) v = static_cast<std::uint8_t>(rng());
+      break;
+    case DType::kInt32:
+      for (auto& v : t.span<std::int32_t>()) v = static_cast<std::int32_t>(rng());
+      break;
+    case DType::kInt64:
+      for (auto& v : t.span<std::int64_t>()) v = static_cast<std::int64_t>(rng()) << 31 ^ rng();
+      break;
+  }
+  return t;
+}
+
+// An InputFile over bytes through a pipe-like (non-seekable) stream.
+inline std::unique_ptr<InputFile> memory_stream(const std::string& bytes) {
+  // fmemopen streams have no file descriptor, so they read as non-seekable, like a pipe.
+  auto* copy = new std::string(bytes);  // lives as long as the test process; tests are short
+  std::FILE* f = ::fmemopen(copy->data(), copy->size(), "rb");
+  return std::make_unique<InputFile>(f, "<memory>", true);
+}
+
+}  // namespace t2i::test
