@@ -71,7 +71,8 @@ void Checkpoint::check(const std::vector<TensorSpec>& expected) const {
                        shape_text(t.shape()), dtype_name(spec.dtype), shape_text(spec.shape));
   }
   if (tensors_.size() != expected.size()) {
-    for (const auto& [name, t] : tensors_) {
+    for (const auto& entry : tensors_) {
+      const std::string& name = entry.first;
       bool known = std::any_of(expected.begin(), expected.end(), [&](const TensorSpec& s) { return s.name == name; });
       if (!known) fail<InputError>("{}: unexpected tensor '{}'; not a checkpoint of this model?", source_, name);
     }
@@ -132,7 +133,9 @@ Checkpoint Checkpoint::parse(std::string_view bytes, const std::string& name) {
     Shape shape;
   };
   std::vector<Span> spans;
-  for (auto& [key, value] : header.items()) {
+  for (auto& item : header.items()) {
+    const std::string& key = item.key();
+    auto& value = item.value();
     if (key == "__metadata__") {
       if (!value.is_object()) bad("__metadata__ is not an object");
       for (auto& [mk, mv] : value.items()) {

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "error.h"
 #include "file.h"
-#include "font5x7.h"
+#include "font5x8.h"
 #include "image.h"
 #include "log.h"
 #include "stream.h"
@@ -35,12 +35,12 @@ void fill_rect(Image& img, int x0, int y0, int w, int h, const std::uint8_t* rgb
 void draw_text(Image& img, int x0, int y0, const std::string& text, int scale, const std::uint8_t* rgb, int max_width) {
   int x = x0;
   for (char c : text) {
-    if (x + font5x7::kWidth * scale > x0 + max_width) break;
-    const auto& g = font5x7::glyph(c);
-    for (int row = 0; row < font5x7::kHeight; ++row)
-      for (int col = 0; col < font5x7::kWidth; ++col)
+    if (x + font5x8::kWidth * scale > x0 + max_width) break;
+    const auto& g = font5x8::glyph(c);
+    for (int row = 0; row < font5x8::kHeight; ++row)
+      for (int col = 0; col < font5x8::kWidth; ++col)
         if (g[static_cast<std::size_t>(row)] & (0x10 >> col)) fill_rect(img, x + col * scale, y0 + row * scale, scale, scale, rgb);
-    x += (font5x7::kWidth + 1) * scale;
+    x += (font5x8::kWidth + 1) * scale;
   }
 }
 
@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
     }
     std::size_t max_cols = 0;
     for (const auto& r : rows) max_cols = std::max(max_cols, r.size());
-    const int glyph_w = (font5x7::kWidth + 1) * label_scale;
+    const int glyph_w = (font5x8::kWidth + 1) * label_scale;
     int label_w = 0;
     if (labels) {
       std::size_t longest = 0;
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     for (std::size_t r = 0; r < rows.size(); ++r) {
       const int y = pad + static_cast<int>(r) * (th + pad);
       if (labels) {
-        int ty = y + std::max(0, (th - font5x7::kHeight * label_scale) / 2);
+        int ty = y + std::max(0, (th - font5x8::kHeight * label_scale) / 2);
         draw_text(grid, pad, ty, group_of(rows[r].front()->key), label_scale, ink, label_w - pad);
       }
       for (std::size_t c = 0; c < rows[r].size(); ++c) {

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   cli.options().add_options()
       ("output,o", t2i::po::value(&out_path)->default_value(out_path), "output stream ('-': stdout)")
       ("size", t2i::po::value(&size_text), "resize every image to N x N or W x H by area averaging")
-      ("channels", t2i::po::value(&channels)->default_value(channels), "convert to 1 (grey), 3 (RGB) or 4 (RGBA) channels; 0 keeps each file's")
+      ("channels", t2i::po::value(&channels)->default_value(channels), "convert to 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels; 0 keeps each file's")
       ("dtype", t2i::po::value(&dtype_text)->default_value(dtype_text), "uint8 [C,H,W], or float32 [C,H,W] scaled to [-1,1]")
       ("list", t2i::po::value(&list_file), "also read image paths (or directories) from this file, one per line")
       ("key-prefix", t2i::po::value(&key_prefix), "prepend this to every key");

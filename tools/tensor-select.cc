@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   });
   std::string in_path = "-", out_path = "-", keys_file;
   std::vector<std::string> globs, regexes;
-  bool invert = false, parent = false, require_all = false;
+  bool invert = false, parent = false, require_all = false, reorder = false;
   std::int64_t head = -1, sample = -1;
   std::uint64_t seed = 1;
   cli.options().add_options()
@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
       ("parent", po::bool_switch(&parent), "a key also matches when one of its '/'-prefixes does (image key selects its captions)")
       ("invert", po::bool_switch(&invert), "keep the records that do not match")
       ("require-all", po::bool_switch(&require_all), "fail if a key listed in --keys is not in the stream")
+      ("reorder", po::bool_switch(&reorder), "write the --keys records in the order of the file, joining by key (the input's keys must be unique)")
       ("head", po::value(&head), "stop after keeping this many records")
       ("sample", po::value(&sample), "keep a uniform random sample of this many of the selected records, in stream order")
       ("seed", po::value(&seed)->default_value(seed), "seed for --sample");
@@ -71,6 +72,21 @@ int main(int argc, char** argv) {
     if (cli.given("sample") && sample < 0) fail<UsageError>("--sample {}: expected a count >= 0", sample);
     if (require_all && keys_file.empty()) fail<UsageError>("--require-all needs --keys");
     const bool filtering = !keys_file.empty() || !globs.empty() || !regexes.empty();
+    if (reorder) {
+      if (keys_file.empty()) fail<UsageError>("--reorder needs --keys");
+      if (!globs.empty() || !regexes.empty() || invert || parent || cli.given("sample"))
+        fail<UsageError>("--reorder takes only --keys (with --head and --require-all)");
+      KeyedReader keyed(in_path);
+      StreamWriter writer(out_path);
+      for (const std::string& key : read_keys(keys_file)) {
+        if (head >= 0 && static_cast<std::int64_t>(writer.records()) >= head) break;
+        if (auto t = keyed.find(key)) writer.write(key, *t);
+        else if (require_all) fail<InputError>("{}: key '{}' listed in {} is not in the stream", keyed.name(), printable_key(key), keys_file);
+      }
+      writer.close();
+      log::info("kept {} of {} records, in the order of {}", writer.records(), keyed.size(), keys_file);
+      return 0;
+    }
     if (!filtering && invert) fail<UsageError>("--invert needs --keys, --match or --regex");
 
     std::unordered_set<std::string> listed;
@@ -111,8 +127,8 @@ int main(int argc, char** argv) {
     std::vector<std::pair<std::uint64_t, Record>> reservoir;  // (position, record) for --sample
     std::uint64_t candidates = 0;
     RecordInfo info;
-    while (reader.next_header(&info)) {
-      if (head >= 0 && static_cast<std::int64_t>(writer.records()) >= head && sample < 0) break;
+    auto done = [&] { return head >= 0 && sample < 0 && static_cast<std::int64_t>(writer.records()) >= head; };
+    while (!done() && reader.next_header(&info)) {
       if (!selected(info.key)) {
         reader.skip_data(info);
         continue;

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
       .name = "tensor-to-png",
       .purpose = "write each image record of a tensor stream as a PNG file named by its key",
       .usage = "tensor-to-png [options] <dir> < <stream-in>",
-      .example = "generate -m gan.t2i -n 4 < emb.t2i | tensor-to-png samples/\n"
+      .example = "generate -m gan.st -n 4 < emb.t2i | tensor-to-png samples/\n"
                  "png-to-tensor in/ | tensor-to-png out/      # out/ holds the same pixels as in/",
       .see_also = "png-to-tensor(1), montage(1), t2i-stream(5)",
   });

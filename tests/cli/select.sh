@@ -38,6 +38,18 @@ tensor-select -i all.t2i -o copy.t2i
 same_file all.t2i copy.t2i
 pass "records pass through byte for byte"
 
+# --reorder: the order of the key file, from a file (random access) or a pipe (held in memory).
+printf 'c3/1\nc0/4\nc2/2\n' > order.txt
+[ "$(tensor-select --keys order.txt --reorder -i all.t2i | keys)" = "c3/1 c0/4 c2/2 " ] || fail "--reorder from a file"
+[ "$(cat all.t2i | tensor-select --keys order.txt --reorder --head 2 | keys)" = "c3/1 c0/4 " ] || fail "--reorder from a pipe"
+cat all.t2i all.t2i > twice.t2i
+expect_exit 2 tensor-select --keys order.txt --reorder -i twice.t2i
+grep -q "duplicate key 'c0/0'" "$TMP/err" || fail "$(cat "$TMP/err")"
+expect_exit 2 tensor-select --keys list.txt --reorder --require-all -i all.t2i
+expect_exit 1 tensor-select --reorder -i all.t2i
+expect_exit 1 tensor-select --keys order.txt --reorder --invert -i all.t2i
+pass "--reorder joins by key"
+
 # Errors: listed keys that are missing, bad regexes, contradictory options.
 expect_exit 2 tensor-select --keys list.txt --require-all -i all.t2i
 grep -q "key 'missing' listed in list.txt is not in the stream" "$TMP/err" || fail "$(cat "$TMP/err")"
