@@ -39,21 +39,23 @@ bool backend_available(Backend b, std::string* why) {
 }
 
 void ComputeOptions::add_to(po::options_description& desc) {
+  desc.add_options()("threads", po::value(&threads)->default_value(threads), "threads (0: all cores)");
+  if (threads_only) return;
   desc.add_options()
       ("seed", po::value(&seed)->default_value(seed), "seed of the random number generator")
-      ("threads", po::value(&threads)->default_value(threads), "compute threads (0: all cores)")
       ("backend", po::value(&backend_text)->default_value(backend_text), "compute backend: ref, cpu (oneDNN) or cuda");
 }
 
 void ComputeOptions::apply() {
+  if (threads < 0) fail<UsageError>("--threads {} is negative", threads);
+  if (threads > 0) omp_set_num_threads(threads);
+  if (threads_only) return;
   if (backend_text == "ref") backend = Backend::kRef;
   else if (backend_text == "cpu") backend = Backend::kCpu;
   else if (backend_text == "cuda") backend = Backend::kCuda;
   else fail<UsageError>("--backend '{}' is not one of ref, cpu, cuda", backend_text);
   std::string why;
   if (!backend_available(backend, &why)) fail<UsageError>("--backend {}: {}", backend_text, why);
-  if (threads < 0) fail<UsageError>("--threads {} is negative", threads);
-  if (threads > 0) omp_set_num_threads(threads);
 }
 
 std::string version_text() {
@@ -73,6 +75,13 @@ Cli::Cli(ToolInfo info) : info_(std::move(info)) {
 void Cli::add_compute_options() {
   if (has_compute_) return;
   has_compute_ = true;
+  compute_.add_to(common_options_);
+}
+
+void Cli::add_threads_option() {
+  if (has_compute_) return;
+  has_compute_ = true;
+  compute_.threads_only = true;
   compute_.add_to(common_options_);
 }
 

@@ -36,12 +36,14 @@ struct ToolInfo {
 enum class Backend { kRef, kCpu, kCuda };
 const char* backend_name(Backend b);
 
-// --seed, --threads, --backend: for tools that compute.
+// --seed, --threads, --backend: for tools that compute. Tools that only parallelise plain work
+// (decoding images) take --threads alone.
 struct ComputeOptions {
   std::uint64_t seed = 1;
   int threads = 0;  // 0: all cores
   std::string backend_text = "cpu";
   Backend backend = Backend::kCpu;
+  bool threads_only = false;
 
   void add_to(po::options_description& desc);
   // Validates the backend and sets the thread count of the compute libraries.
@@ -55,6 +57,7 @@ class Cli {
   // The tool's own options.
   po::options_description& options() { return tool_options_; }
   void add_compute_options();
+  void add_threads_option();
   const ComputeOptions& compute() const { return compute_; }
 
   // Positional arguments, after parsing.

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 
 #include "cli.h"
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
       ("dtype", t2i::po::value(&dtype_text)->default_value(dtype_text), "uint8 [C,H,W], or float32 [C,H,W] scaled to [-1,1]")
       ("list", t2i::po::value(&list_file), "also read image paths (or directories) from this file, one per line")
       ("key-prefix", t2i::po::value(&key_prefix), "prepend this to every key");
+  cli.add_threads_option();
   return cli.run(argc, argv, [&] {
     int width = 0, height = 0;
     if (!size_text.empty()) t2i::parse_size(size_text, "size", &width, &height);
@@ -98,17 +100,36 @@ int main(int argc, char** argv) {
     if (cli.args().empty() && list_file.empty()) t2i::fail<t2i::UsageError>("no images given");
     std::vector<Input> inputs = collect(cli.args(), list_file);
 
+    // Decode in parallel, a batch at a time, and write in input order.
     t2i::StreamWriter writer(out_path);
     t2i::Progress progress("reading images", inputs.size());
-    for (const Input& in : inputs) {
-      t2i::Image image = t2i::read_image(in.path);
-      if (channels) image = t2i::convert_channels(image, channels);
-      if (width) image = t2i::resize_area(image, width, height);
-      std::string key = key_prefix + in.key;
-      if (auto problem = t2i::key_problem(key); !problem.empty())
-        t2i::fail<t2i::InputError>("{}: cannot use '{}' as a key: {}", in.path, t2i::printable_key(key), problem);
-      writer.write(key, dtype_text == "uint8" ? t2i::image_to_tensor(image) : t2i::image_to_float_tensor(image));
-      progress.add();
+    const std::size_t batch = 256;
+    std::vector<t2i::Tensor> decoded(batch);
+    std::vector<std::exception_ptr> errors(batch);
+    for (std::size_t start = 0; start < inputs.size(); start += batch) {
+      const std::size_t n = std::min(batch, inputs.size() - start);
+#pragma omp parallel for schedule(dynamic)
+      for (std::size_t i = 0; i < n; ++i) {
+        const Input& in = inputs[start + i];
+        try {
+          t2i::Image image = t2i::read_image(in.path);
+          if (channels) image = t2i::convert_channels(image, channels);
+          if (width) image = t2i::resize_area(image, width, height);
+          decoded[i] = dtype_text == "uint8" ? t2i::image_to_tensor(image) : t2i::image_to_float_tensor(image);
+        } catch (...) {
+          errors[i] = std::current_exception();  // exceptions must not leave an OpenMP region
+        }
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const Input& in = inputs[start + i];
+        if (errors[i]) std::rethrow_exception(errors[i]);
+        std::string key = key_prefix + in.key;
+        if (auto problem = t2i::key_problem(key); !problem.empty())
+          t2i::fail<t2i::InputError>("{}: cannot use '{}' as a key: {}", in.path, t2i::printable_key(key), problem);
+        writer.write(key, decoded[i]);
+        decoded[i] = t2i::Tensor();
+        progress.add();
+      }
     }
     writer.close();
     progress.finish();

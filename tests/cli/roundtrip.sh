@@ -26,7 +26,12 @@ png-to-tensor --key-prefix img/ "$DATA/images/rgb8.png" "$DATA/images/grey8.png"
 [ "$(tr '\n' ' ' < keys.txt)" = "img/rgb8 img/grey8 " ] || fail "keys: $(cat keys.txt)"
 printf '%s\n' "$DATA/images/palette.png" > list.txt
 [ "$(png-to-tensor --list list.txt | tensor-info --keys)" = palette ] || fail "--list"
-pass "keys from file names, prefixes and lists"
+# Parallel decoding writes the same stream as one thread.
+png-to-tensor --threads 1 "$DATA/images" "$DATA/images" > one.t2i 2>/dev/null
+png-to-tensor --threads 2 "$DATA/images" "$DATA/images" > two.t2i 2>/dev/null
+same_file one.t2i two.t2i
+expect_exit 1 png-to-tensor --threads -1 "$DATA/images"
+pass "keys from file names, prefixes and lists; --threads"
 
 # Resize, channel conversion and float output.
 png-to-tensor --size 76x38 --channels 3 --dtype float32 "$DATA/images" > f.t2i
