@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <mutex>
 #include <cstdlib>
 #include <cstring>
 
@@ -21,6 +24,47 @@ std::string dir_of(const std::string& path) {
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
+// Temporary files in progress, removed by a signal handler if the tool is interrupted (Ctrl-C,
+// kill, a closed pipe) so that no ".name.tmp-XXXXXX" is left behind. Slots hold pointers to
+// the paths' characters; the handler touches only async-signal-safe calls.
+constexpr int kTempSlots = 64;
+std::atomic<const char*> temp_slots[kTempSlots];
+
+extern "C" void remove_temps_and_die(int sig) {
+  for (auto& slot : temp_slots)
+    if (const char* p = slot.load()) ::unlink(p);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_handlers_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+      struct sigaction old {};
+      ::sigaction(sig, nullptr, &old);
+      if (old.sa_handler == SIG_IGN) continue;  // keep signals the caller chose to ignore
+      struct sigaction sa {};
+      sa.sa_handler = remove_temps_and_die;
+      sigemptyset(&sa.sa_mask);
+      ::sigaction(sig, &sa, nullptr);
+    }
+  });
+}
+
+int register_temp(const char* path) {
+  install_handlers_once();
+  for (int i = 0; i < kTempSlots; ++i) {
+    const char* expected = nullptr;
+    if (temp_slots[i].compare_exchange_strong(expected, path)) return i;
+  }
+  return -1;  // more than 64 files open at once: these are only removed on a normal exit
+}
+
+void unregister_temp(int slot) {
+  if (slot >= 0) temp_slots[slot].store(nullptr);
+}
+
 }  // namespace
 
 InputFile::InputFile(const std::string& path) {
@@ -114,11 +158,13 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     fail<RuntimeError>("{}: cannot open: {}", temp_path_, errno_text());
   }
   std::setvbuf(f_, nullptr, _IOFBF, kBufferSize);
+  slot_ = register_temp(temp_path_.c_str());
 }
 
 AtomicFile::~AtomicFile() {
   if (f_) std::fclose(f_);
   if (!committed_) ::unlink(temp_path_.c_str());
+  unregister_temp(slot_);
 }
 
 void AtomicFile::write(const void* data, std::size_t n) {
@@ -135,6 +181,8 @@ void AtomicFile::commit() {
   if (std::rename(temp_path_.c_str(), path_.c_str()) != 0)
     fail<RuntimeError>("{}: cannot rename {} into place: {}", path_, temp_path_, errno_text());
   committed_ = true;
+  unregister_temp(slot_);
+  slot_ = -1;
   // Make the rename itself durable.
   int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
@@ -175,6 +223,20 @@ std::string read_file(const std::string& path) {
   char buf[1 << 16];
   while (std::size_t n = in.read(buf, sizeof buf)) out.append(buf, n);
   return out;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::string text = read_file(path);
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::size_t stop = end > start && text[end - 1] == '\r' ? end - 1 : end;
+    lines.emplace_back(text, start, stop - start);
+    start = end + 1;
+  }
+  return lines;
 }
 
 }  // namespace t2i

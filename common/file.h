@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace t2i {
 
@@ -46,7 +47,8 @@ class InputFile {
 };
 
 // A file written under a temporary name in the same directory and renamed over the target on
-// commit(), after fsync. Destroyed without commit(), it removes the temporary file.
+// commit(), after fsync. Destroyed without commit(), it removes the temporary file; so does a
+// handler for SIGINT, SIGTERM, SIGHUP and SIGPIPE, installed with the first AtomicFile.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
@@ -64,6 +66,7 @@ class AtomicFile {
   std::string temp_path_;
   std::FILE* f_ = nullptr;
   bool committed_ = false;
+  int slot_ = -1;  // in the table of temporary files removed on a fatal signal
 };
 
 // An output that is either stdout ("-") or an AtomicFile.
@@ -89,5 +92,8 @@ class OutputFile {
 
 // Reads a whole (small) text or binary file; throws InputError if it cannot be opened.
 std::string read_file(const std::string& path);
+
+// The lines of a text file ("-": stdin), without line endings ("\n" or "\r\n").
+std::vector<std::string> read_lines(const std::string& path);
 
 }  // namespace t2i

@@ -36,18 +36,9 @@ std::string strip_extension(const fs::path& p) { return (p.parent_path() / p.ste
 std::vector<Input> collect(const std::vector<std::string>& args, const std::string& list_file) {
   std::vector<Input> inputs;
   std::vector<std::string> paths = args;
-  if (!list_file.empty()) {
-    std::string text = read_file(list_file);
-    std::size_t start = 0;
-    while (start < text.size()) {
-      std::size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(start, end - start);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty()) paths.push_back(line);
-      start = end + 1;
-    }
-  }
+  if (!list_file.empty())
+    for (std::string& line : read_lines(list_file))
+      if (!line.empty()) paths.push_back(std::move(line));
   for (const std::string& arg : paths) {
     std::error_code ec;
     fs::file_status st = fs::status(arg, ec);

@@ -20,19 +20,11 @@ using namespace t2i;
 // captions TSV ("key<TAB>caption") or tensor-info --keys output all serve. Blank lines and
 // lines starting with '#' are skipped.
 std::vector<std::string> read_keys(const std::string& path) {
-  std::string text = read_file(path);
   std::vector<std::string> keys;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + start, end - start);
-    std::size_t b = line.find_first_not_of(" \t\r");
-    if (b != std::string_view::npos && line[b] != '#') {
-      std::size_t e = line.find_first_of(" \t\r", b);
-      keys.emplace_back(line.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
-    }
-    start = end + 1;
+  for (const std::string& line : read_lines(path)) {
+    std::size_t b = line.find_first_not_of(" \t");
+    if (b == std::string::npos || line[b] == '#') continue;
+    keys.push_back(line.substr(b, line.find_first_of(" \t", b) - b));
   }
   return keys;
 }

@@ -66,3 +66,18 @@ expect_exit 2 tensor-select -i broken.t2i -o keep.t2i
 same_file one.t2i keep.t2i
 [ -z "$(ls -A | grep tmp || true)" ] || fail "temporary file left: $(ls -A)"
 pass "failed runs corrupt nothing"
+
+# Interrupted by a signal, a tool removes its temporary output file and writes nothing.
+mkfifo fifo
+tensor-select -i fifo -o killed.t2i 2>/dev/null &
+pid=$!
+exec 3> fifo
+cat one.t2i >&3
+for _ in $(seq 50); do ls -A | grep -q '^\.killed\.t2i\.tmp-' && break; sleep 0.1; done
+ls -A | grep -q '^\.killed\.t2i\.tmp-' || fail "no temporary file while writing"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+exec 3>&-
+[ "$rc" -eq 143 ] || fail "expected death by SIGTERM (143), got $rc"
+[ -z "$(ls -A | grep -E 'killed' || true)" ] || fail "left behind: $(ls -A | grep killed)"
+pass "a signal leaves no temporary file"
