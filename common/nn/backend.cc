@@ -1,0 +1,59 @@
+#include "nn/backend.h"
+
+#include <fmt/format.h>
+
+#include "error.h"
+
+namespace t2i::nn {
+
+i64 Array::numel() const {
+  i64 n = 1;
+  for (i64 d : shape) n *= d;
+  return n;
+}
+
+Shape ConvSpec::weight_shape() const {
+  return transposed ? Shape{in_channels, out_channels, kh, kw} : Shape{out_channels, in_channels, kh, kw};
+}
+
+Shape ConvSpec::output_shape(const Shape& in) const {
+  if (in.size() != 4 || in[1] != in_channels)
+    fail<RuntimeError>("{}conv with {} input channels given input {}", transposed ? "transposed " : "", in_channels,
+                       shape_text(in));
+  i64 oh, ow;
+  if (transposed) {
+    oh = (in[2] - 1) * sh - 2 * ph + kh;
+    ow = (in[3] - 1) * sw - 2 * pw + kw;
+  } else {
+    oh = (in[2] + 2 * ph - kh) / sh + 1;
+    ow = (in[3] + 2 * pw - kw) / sw + 1;
+    if (in[2] + 2 * ph < kh || in[3] + 2 * pw < kw) oh = ow = 0;
+  }
+  if (oh <= 0 || ow <= 0) fail<RuntimeError>("convolution of {} gives an empty output", shape_text(in));
+  return {in[0], out_channels, oh, ow};
+}
+
+ref::ConvDims ConvSpec::dims(const Shape& in) const {
+  Shape out = output_shape(in);
+  return {in[0], in[1], in[2], in[3], out_channels, out[2], out[3], kh, kw, sh, sw, ph, pw};
+}
+
+Tensor download(Backend& be, const Array& a) {
+  Tensor t(DType::kFloat32, a.shape);
+  be.download(a, t.span<float>().data());
+  return t;
+}
+
+Array upload(Backend& be, const Tensor& t) {
+  Array a = be.zeros(t.shape());
+  be.upload(t.span<float>().data(), a);
+  return a;
+}
+
+std::vector<float> to_vector(Backend& be, const Array& a) {
+  std::vector<float> v(static_cast<std::size_t>(a.numel()));
+  be.download(a, v.data());
+  return v;
+}
+
+}  // namespace t2i::nn

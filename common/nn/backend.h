@@ -1,0 +1,155 @@
+// The compute backend interface: a small set of ops on float32 arrays that live on a device.
+//
+// Layers and models are written once against this interface; a backend supplies the arrays and
+// the ops. `ref` (plain loops over ref_kernels.h, the oracle), `cpu` (oneDNN primitives in
+// blocked layouts), and later `cuda` implement it. Data crosses the interface only through
+// upload() and download() in plain C order; between ops a backend may keep an array in its own
+// layout (oneDNN's nChw16c), which only it understands.
+//
+// Ops that carry per-shape state (oneDNN primitives and their memory descriptors, workspaces)
+// are objects made once per layer by the backend and reused every iteration; they write their
+// outputs into Arrays the caller keeps, reallocating only when a shape changes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/ref_kernels.h"
+#include "tensor.h"
+
+namespace t2i::nn {
+
+using i64 = std::int64_t;
+using ref::Act;
+
+// A backend's storage for one array; what lies behind it is the backend's business.
+struct ArrayImpl {
+  virtual ~ArrayImpl() = default;
+};
+
+// A float32 array on a backend: a logical shape (NCHW images, NC vectors) and the storage.
+struct Array {
+  Shape shape;
+  std::shared_ptr<ArrayImpl> impl;
+
+  i64 numel() const;
+  bool empty() const { return !impl; }
+  i64 dim(int i) const { return shape.at(static_cast<std::size_t>(i)); }
+};
+
+struct ConvSpec {
+  bool transposed = false;  // ConvTranspose2d: weights [C_in, C_out, KH, KW], as in PyTorch
+  i64 in_channels = 0, out_channels = 0;
+  i64 kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+  bool bias = false;
+
+  Shape weight_shape() const;
+  // The output shape for an input of `in` [N,C,H,W]; throws if it does not fit.
+  Shape output_shape(const Shape& in) const;
+  ref::ConvDims dims(const Shape& in) const;
+};
+
+class ConvOp {
+ public:
+  virtual ~ConvOp() = default;
+  // y = conv(x, w) + b; b may be null.
+  virtual void forward(const Array& x, const Array& w, const Array* b, Array& y) = 0;
+  // dx = d conv / dx applied to dy; x_shape is the forward input's shape.
+  virtual void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx) = 0;
+  // dw += ..., db += ... (db may be null).
+  virtual void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) = 0;
+};
+
+class LinearOp {
+ public:
+  virtual ~LinearOp() = default;
+  // x [N,I], w [O,I], b [O] or null, y [N,O].
+  virtual void forward(const Array& x, const Array& w, const Array* b, Array& y) = 0;
+  virtual void backward_data(const Array& dy, const Array& w, Array& dx) = 0;
+  virtual void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) = 0;
+};
+
+// Batch normalisation over N and the spatial dimensions (BatchNorm2d on [N,C,H,W], BatchNorm1d
+// on [N,C]). `saved` keeps what backward needs from one forward pass.
+struct BatchNormSaved {
+  Array mean, var;  // [C]: the batch statistics (biased variance)
+  std::shared_ptr<ArrayImpl> extra;  // backend workspace
+};
+
+class BatchNormOp {
+ public:
+  virtual ~BatchNormOp() = default;
+  // Batch statistics; moves running_mean/var by momentum (unbiased variance, as PyTorch).
+  virtual void forward_train(const Array& x, const Array& gamma, const Array& beta, Array& running_mean,
+                             Array& running_var, float momentum, Array& y, BatchNormSaved& saved) = 0;
+  virtual void forward_infer(const Array& x, const Array& gamma, const Array& beta, const Array& running_mean,
+                             const Array& running_var, Array& y) = 0;
+  // dx from dy; dgamma += ..., dbeta += ....
+  virtual void backward(const Array& x, const Array& dy, const Array& gamma, const BatchNormSaved& saved, Array& dx,
+                        Array& dgamma, Array& dbeta) = 0;
+};
+
+class ActOp {
+ public:
+  virtual ~ActOp() = default;
+  virtual void forward(const Array& x, Array& y) = 0;
+  // From the output: dx = dy * act'(x), with act' expressed through y.
+  virtual void backward(const Array& y, const Array& dy, Array& dx) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // Memory. New arrays are plain (C order) and zero-filled.
+  virtual Array zeros(const Shape& shape) = 0;
+  virtual void upload(const float* src, Array& dst) = 0;      // dst keeps its shape; made plain
+  virtual void download(const Array& src, float* dst) = 0;    // plain C order out
+  // A plain view of elements [offset, offset + numel(shape)) of a plain flat array.
+  virtual Array view(const Array& flat, i64 offset, const Shape& shape) = 0;
+  virtual void fill(Array& a, float value) = 0;  // keeps a's layout
+  // y = x, made plain (for arrays leaving a network or reshaped).
+  virtual void to_plain(const Array& x, Array& y) = 0;
+  // The same elements under another shape of equal size; plain (copies if x is not).
+  virtual Array reshape(const Array& x, const Shape& shape) = 0;
+
+  // Ops with per-shape state.
+  virtual std::unique_ptr<ConvOp> make_conv(const ConvSpec& spec) = 0;
+  virtual std::unique_ptr<LinearOp> make_linear() = 0;
+  virtual std::unique_ptr<BatchNormOp> make_batchnorm(float eps) = 0;
+  virtual std::unique_ptr<ActOp> make_act(Act act, float alpha) = 0;
+
+  // Plumbing. Outputs are (re)allocated as needed.
+  // x [N,C] -> y [N,C,H,W]; backward sums over H,W.
+  virtual void replicate(const Array& x, i64 h, i64 w, Array& y) = 0;
+  virtual void replicate_backward(const Array& dy, Array& dx) = 0;
+  // Channel concatenation of a [N,CA,H,W] and b [N,CB,H,W]; backward splits.
+  virtual void concat(const Array& a, const Array& b, Array& y) = 0;
+  virtual void concat_backward(const Array& dy, i64 ca, Array& da, Array& db) = 0;
+  // y = a + b (same shape; any layouts).
+  virtual void add(const Array& a, const Array& b, Array& y) = 0;
+  // acc += x (same shape).
+  virtual void accumulate(const Array& x, Array& acc) = 0;
+
+  // Losses over plain arrays; return the loss and write the gradient (if dz non-null).
+  // logits and targets [N]; weights [N] or null; mean over N.
+  virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;
+  virtual float mse(const Array& a, const Array& b, Array* da) = 0;
+
+  // Optimisers over flat plain arrays.
+  virtual void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) = 0;
+  virtual void rmsprop_step(const ref::RmspropHyper& h, Array& p, const Array& g, Array& v) = 0;
+};
+
+// "ref" or "cpu" (and "cuda" where built). Throws UsageError for an unknown name.
+std::unique_ptr<Backend> make_backend(const std::string& name);
+
+// Helpers over the interface.
+Tensor download(Backend& be, const Array& a);          // to a host float32 tensor
+Array upload(Backend& be, const Tensor& t);             // from a host float32 tensor
+std::vector<float> to_vector(Backend& be, const Array& a);
+
+}  // namespace t2i::nn

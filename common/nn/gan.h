@@ -1,0 +1,103 @@
+// The text-conditional DCGAN of Reed et al. (PAPER.md section 4): generator and discriminator,
+// the plain nets of the paper and the authors' deeper "v2" with residual bottleneck blocks.
+// Module and parameter names are those of tests/torch/t2i_nets.py (PyTorch state_dict names).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nn/layers.h"
+
+namespace t2i::nn {
+
+enum class Arch { kPlain, kV2 };
+Arch arch_from_name(const std::string& name);  // "plain" or "v2"
+const char* arch_name(Arch a);
+
+struct GanConfig {
+  Arch arch = Arch::kPlain;
+  i64 z_dim = 100, emb_dim = 1024, proj_dim = 128, ngf = 128, ndf = 64;
+
+  std::map<std::string, std::string> to_metadata() const;
+  static GanConfig from_metadata(const std::map<std::string, std::string>& meta);
+};
+
+// 1x1 (C -> C/4) BN act, 3x3 (C/4 -> C/4) BN act, 3x3 (C/4 -> C) BN, add the input, act.
+class ResBlock {
+ public:
+  ResBlock(ParamSet& ps, const std::string& name, i64 channels, Act act, float alpha);
+  void bind(Backend& be);
+  const Array& forward(int pass, const Array& x, bool training);
+  const Array& backward(int pass, const Array& dy, bool param_grads);
+
+ private:
+  Backend* be_ = nullptr;
+  Conv conv1_, conv2_, conv3_;
+  BatchNorm bn1_, bn2_, bn3_;
+  Activation act1_, act2_, act_out_;
+  struct Slot {
+    Array sum, dx;
+  };
+  Slots<Slot> slots_;
+};
+
+class Generator {
+ public:
+  explicit Generator(const GanConfig& cfg);
+  void bind(Backend& be);  // allocates parameters on the backend and makes the ops
+  ParamSet& params() { return ps_; }
+  const GanConfig& config() const { return cfg_; }
+
+  // z [N,z_dim], emb [N,emb_dim] -> images [N,3,64,64] in [-1,1].
+  const Array& forward(int pass, const Array& z, const Array& emb, bool training);
+  // From d images; accumulates parameter gradients.
+  void backward(int pass, const Array& dimage);
+
+ private:
+  GanConfig cfg_;
+  ParamSet ps_;
+  Backend* be_ = nullptr;
+  Linear fc_;
+  Activation fc_act_;
+  Conv up0_, up1_, up2_, up3_, up4_;
+  BatchNorm bn0_, bn1_, bn2_, bn3_;
+  Activation relu0_, relu1_, relu2_, relu3_, tanh_;
+  std::unique_ptr<ResBlock> res0_, res1_;
+  struct Slot {
+    Array h4, x, dx, dz, dh4, dh;
+  };
+  Slots<Slot> slots_;
+};
+
+class Discriminator {
+ public:
+  explicit Discriminator(const GanConfig& cfg);
+  void bind(Backend& be);
+  ParamSet& params() { return ps_; }
+  const GanConfig& config() const { return cfg_; }
+
+  // images [N,3,64,64], emb [N,emb_dim] -> logits [N].
+  const Array& forward(int pass, const Array& image, const Array& emb, bool training);
+  // From d logits [N]; returns d images when need_dimage. param_grads false skips the
+  // parameter gradients (the generator's step needs only d images).
+  const Array& backward(int pass, const Array& dlogits, bool need_dimage, bool param_grads);
+
+ private:
+  GanConfig cfg_;
+  ParamSet ps_;
+  Backend* be_ = nullptr;
+  Conv conv0_, conv1_, conv2_, conv3_, conv4_, conv5_;
+  BatchNorm bn1_, bn2_, bn3_, bn4_;
+  Activation act0_, act1_, act2_, act3_, act4_;
+  std::unique_ptr<ResBlock> res3_;
+  Linear fc_;
+  BatchNorm fc_bn_;
+  Activation fc_act_;
+  struct Slot {
+    Array rep, joint, logits, dlogits4, dfeat, drep, dt, dtext2;
+  };
+  Slots<Slot> slots_;
+};
+
+}  // namespace t2i::nn

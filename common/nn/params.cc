@@ -1,0 +1,160 @@
+#include "nn/params.h"
+
+#include <cmath>
+
+#include "error.h"
+
+namespace t2i::nn {
+
+std::uint64_t Rng::next_u64() {
+  std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+double Rng::normal() {
+  if (have_spare_) {
+    have_spare_ = false;
+    return spare_;
+  }
+  double u1 = 0;
+  while (u1 <= 0) u1 = uniform();
+  const double u2 = uniform();
+  const double r = std::sqrt(-2.0 * std::log(u1));
+  spare_ = r * std::sin(2.0 * M_PI * u2);
+  have_spare_ = true;
+  return r * std::cos(2.0 * M_PI * u2);
+}
+
+namespace {
+i64 numel_of(const Shape& s) {
+  i64 n = 1;
+  for (i64 d : s) n *= d;
+  return n;
+}
+}  // namespace
+
+void ParamSet::add_param(const std::string& name, const Shape& shape, Init init) {
+  index_[name] = entries_.size();
+  entries_.push_back({name, shape, param_count_, false, init});
+  param_count_ += numel_of(shape);
+}
+
+void ParamSet::add_buffer(const std::string& name, const Shape& shape, Init init) {
+  index_[name] = entries_.size();
+  entries_.push_back({name, shape, buffer_count_, true, init});
+  buffer_count_ += numel_of(shape);
+}
+
+void ParamSet::add_counter(const std::string& name) {
+  counter_names_.push_back(name);
+  counters_[name] = 0;
+}
+
+void ParamSet::allocate(Backend& be) {
+  be_ = &be;
+  data_ = be.zeros({std::max<i64>(param_count_, 1)});
+  grads_ = be.zeros({std::max<i64>(param_count_, 1)});
+  buffers_ = be.zeros({std::max<i64>(buffer_count_, 1)});
+  for (const Entry& e : entries_) {
+    if (e.buffer) {
+      views_[e.name] = be.view(buffers_, e.offset, e.shape);
+    } else {
+      views_[e.name] = be.view(data_, e.offset, e.shape);
+      grad_views_[e.name] = be.view(grads_, e.offset, e.shape);
+    }
+  }
+}
+
+void ParamSet::init(std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> params(static_cast<std::size_t>(param_count_)), buffers(static_cast<std::size_t>(buffer_count_));
+  for (const Entry& e : entries_) {
+    float* p = (e.buffer ? buffers.data() : params.data()) + e.offset;
+    for (i64 i = 0; i < numel_of(e.shape); ++i) {
+      switch (e.init) {
+        case Init::kNormal002: p[i] = rng.normal(0.0f, 0.02f); break;
+        case Init::kOnesNormal002: p[i] = rng.normal(1.0f, 0.02f); break;
+        case Init::kZeros: p[i] = 0.0f; break;
+        case Init::kOnes: p[i] = 1.0f; break;
+      }
+    }
+  }
+  Array flat_p = be_->view(data_, 0, {param_count_});
+  Array flat_b = be_->view(buffers_, 0, {buffer_count_});
+  if (param_count_) be_->upload(params.data(), flat_p);
+  if (buffer_count_) be_->upload(buffers.data(), flat_b);
+  for (auto& [name, v] : counters_) v = 0;
+  zero_grads();
+}
+
+Array& ParamSet::param(const std::string& name) {
+  auto it = views_.find(name);
+  if (it == views_.end()) fail<RuntimeError>("no parameter '{}'", name);
+  return it->second;
+}
+
+Array& ParamSet::grad(const std::string& name) {
+  auto it = grad_views_.find(name);
+  if (it == grad_views_.end()) fail<RuntimeError>("no trainable parameter '{}'", name);
+  return it->second;
+}
+
+Array& ParamSet::buffer(const std::string& name) { return param(name); }
+
+std::int64_t& ParamSet::counter(const std::string& name) {
+  auto it = counters_.find(name);
+  if (it == counters_.end()) fail<RuntimeError>("no counter '{}'", name);
+  return it->second;
+}
+
+void ParamSet::zero_grads() { be_->fill(grads_, 0.0f); }
+
+void ParamSet::save_to(Checkpoint& ck, const std::string& prefix) const {
+  std::vector<float> params = to_vector(*be_, data_), buffers = to_vector(*be_, buffers_);
+  for (const Entry& e : entries_) {
+    Tensor t(DType::kFloat32, e.shape);
+    const float* src = (e.buffer ? buffers.data() : params.data()) + e.offset;
+    std::copy(src, src + t.numel(), t.span<float>().begin());
+    ck.add(prefix + e.name, std::move(t));
+  }
+  for (const auto& name : counter_names_) {
+    Tensor t(DType::kInt64, {});
+    t.span<std::int64_t>()[0] = counters_.at(name);
+    ck.add(prefix + name, std::move(t));
+  }
+}
+
+std::vector<TensorSpec> ParamSet::specs(const std::string& prefix) const {
+  std::vector<TensorSpec> out;
+  for (const Entry& e : entries_) out.push_back({prefix + e.name, DType::kFloat32, e.shape});
+  for (const auto& name : counter_names_) out.push_back({prefix + name, DType::kInt64, {}});
+  return out;
+}
+
+void ParamSet::load_from(const Checkpoint& ck, const std::string& prefix) {
+  std::vector<float> params(static_cast<std::size_t>(std::max<i64>(param_count_, 1))),
+      buffers(static_cast<std::size_t>(std::max<i64>(buffer_count_, 1)));
+  for (const Entry& e : entries_) {
+    const Tensor& t = ck.get(prefix + e.name);
+    if (t.dtype() != DType::kFloat32 || t.shape() != e.shape)
+      fail<InputError>("{}: tensor '{}{}' is {} {}; expected float32 {}", ck.source(), prefix, e.name, dtype_name(t.dtype()),
+                       shape_text(t.shape()), shape_text(e.shape));
+    auto src = t.span<float>();
+    std::copy(src.begin(), src.end(), (e.buffer ? buffers.data() : params.data()) + e.offset);
+  }
+  for (const auto& name : counter_names_) {
+    const Tensor& t = ck.get(prefix + name);
+    if (t.dtype() != DType::kInt64 || t.numel() != 1)
+      fail<InputError>("{}: tensor '{}{}' is {} {}; expected an int64 scalar", ck.source(), prefix, name,
+                       dtype_name(t.dtype()), shape_text(t.shape()));
+    counters_[name] = t.span<std::int64_t>()[0];
+  }
+  be_->upload(params.data(), data_);
+  be_->upload(buffers.data(), buffers_);
+}
+
+}  // namespace t2i::nn

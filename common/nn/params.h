@@ -1,0 +1,87 @@
+// A model's parameters as one block with named views (llm.c's ParameterTensors): trainable
+// parameters, their gradients and the optimiser state share one flat layout, so checkpoints,
+// gradients and Adam/RMSprop states are single arrays. Batch-norm running statistics live in a
+// second block of buffers; num_batches_tracked counters on the host.
+//
+// Names are the PyTorch state_dict names of the equivalent module (tests/torch/t2i_nets.py),
+// so a checkpoint loads into PyTorch with load_state_dict and back.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "checkpoint.h"
+#include "nn/backend.h"
+
+namespace t2i::nn {
+
+// Seeded normal numbers, the same on every platform (no std::normal_distribution, whose
+// algorithm differs between standard libraries): splitmix64 and Box-Muller in double.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next_u64();
+  double uniform();  // [0, 1)
+  double normal();
+  float normal(float mean, float stddev) { return static_cast<float>(mean + stddev * normal()); }
+
+ private:
+  std::uint64_t state_;
+  bool have_spare_ = false;
+  double spare_ = 0;
+};
+
+enum class Init { kNormal002, kOnesNormal002, kZeros, kOnes };
+
+class ParamSet {
+ public:
+  struct Entry {
+    std::string name;
+    Shape shape;
+    i64 offset = 0;
+    bool buffer = false;  // running statistics: not trained, no gradient
+    Init init = Init::kZeros;
+  };
+
+  // Registration, before allocate().
+  void add_param(const std::string& name, const Shape& shape, Init init);
+  void add_buffer(const std::string& name, const Shape& shape, Init init);
+  void add_counter(const std::string& name);  // int64 num_batches_tracked
+
+  void allocate(Backend& be);
+  // Fills every parameter from the paper's initialisation, in registration order.
+  void init(std::uint64_t seed);
+
+  Array& param(const std::string& name);       // a view into data()
+  Array& grad(const std::string& name);        // a view into grads()
+  Array& buffer(const std::string& name);      // a view into buffers()
+  std::int64_t& counter(const std::string& name);
+
+  Array& data() { return data_; }
+  Array& grads() { return grads_; }
+  Array& buffers() { return buffers_; }
+  i64 size() const { return param_count_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  void zero_grads();
+
+  // Every tensor by name (parameters, buffers, counters), as a checkpoint would hold it.
+  void save_to(Checkpoint& ck, const std::string& prefix) const;
+  // Loads and checks names, dtypes and shapes (prefix + name).
+  void load_from(const Checkpoint& ck, const std::string& prefix);
+  std::vector<TensorSpec> specs(const std::string& prefix) const;
+
+ private:
+  std::vector<Entry> entries_;
+  std::map<std::string, std::size_t> index_;
+  std::vector<std::string> counter_names_;
+  std::map<std::string, std::int64_t> counters_;
+  i64 param_count_ = 0, buffer_count_ = 0;
+  Backend* be_ = nullptr;
+  Array data_, grads_, buffers_;
+  std::map<std::string, Array> views_, grad_views_;
+};
+
+}  // namespace t2i::nn

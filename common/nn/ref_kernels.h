@@ -1,0 +1,396 @@
+// The reference oracle: every op as plain loops over NCHW arrays, templated on the scalar so the
+// gradient checks run them in double precision and the ref backend in float. Written for
+// obviousness, not speed. Backward functions accumulate (+=) into parameter gradients and
+// overwrite input gradients.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace t2i::nn::ref {
+
+using i64 = std::int64_t;
+
+// Geometry of a convolution or transposed convolution. For Conv2d, x is [N,C,H,W],
+// w [OC,C,KH,KW], y [N,OC,OH,OW] with OH = (H + 2PH - KH) / SH + 1. For ConvTranspose2d (PyTorch
+// layout) w is [C,OC,KH,KW] and OH = (H - 1) SH - 2PH + KH.
+struct ConvDims {
+  i64 N, C, H, W, OC, OH, OW, KH, KW, SH, SW, PH, PW;
+};
+
+// ---- Conv2d ------------------------------------------------------------------------------
+template <typename T>
+void conv2d_forward(const ConvDims& d, const T* x, const T* w, const T* b, T* y) {
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 oc = 0; oc < d.OC; ++oc)
+      for (i64 oy = 0; oy < d.OH; ++oy)
+        for (i64 ox = 0; ox < d.OW; ++ox) {
+          T acc = b ? b[oc] : T(0);
+          for (i64 c = 0; c < d.C; ++c)
+            for (i64 ky = 0; ky < d.KH; ++ky) {
+              i64 iy = oy * d.SH - d.PH + ky;
+              if (iy < 0 || iy >= d.H) continue;
+              for (i64 kx = 0; kx < d.KW; ++kx) {
+                i64 ix = ox * d.SW - d.PW + kx;
+                if (ix < 0 || ix >= d.W) continue;
+                acc += x[((n * d.C + c) * d.H + iy) * d.W + ix] * w[((oc * d.C + c) * d.KH + ky) * d.KW + kx];
+              }
+            }
+          y[((n * d.OC + oc) * d.OH + oy) * d.OW + ox] = acc;
+        }
+}
+
+template <typename T>
+void conv2d_backward_data(const ConvDims& d, const T* dy, const T* w, T* dx) {
+  std::fill(dx, dx + d.N * d.C * d.H * d.W, T(0));
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 oc = 0; oc < d.OC; ++oc)
+      for (i64 oy = 0; oy < d.OH; ++oy)
+        for (i64 ox = 0; ox < d.OW; ++ox) {
+          const T g = dy[((n * d.OC + oc) * d.OH + oy) * d.OW + ox];
+          for (i64 c = 0; c < d.C; ++c)
+            for (i64 ky = 0; ky < d.KH; ++ky) {
+              i64 iy = oy * d.SH - d.PH + ky;
+              if (iy < 0 || iy >= d.H) continue;
+              for (i64 kx = 0; kx < d.KW; ++kx) {
+                i64 ix = ox * d.SW - d.PW + kx;
+                if (ix < 0 || ix >= d.W) continue;
+                dx[((n * d.C + c) * d.H + iy) * d.W + ix] += g * w[((oc * d.C + c) * d.KH + ky) * d.KW + kx];
+              }
+            }
+        }
+}
+
+template <typename T>
+void conv2d_backward_weights(const ConvDims& d, const T* x, const T* dy, T* dw, T* db) {
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 oc = 0; oc < d.OC; ++oc)
+      for (i64 oy = 0; oy < d.OH; ++oy)
+        for (i64 ox = 0; ox < d.OW; ++ox) {
+          const T g = dy[((n * d.OC + oc) * d.OH + oy) * d.OW + ox];
+          if (db) db[oc] += g;
+          for (i64 c = 0; c < d.C; ++c)
+            for (i64 ky = 0; ky < d.KH; ++ky) {
+              i64 iy = oy * d.SH - d.PH + ky;
+              if (iy < 0 || iy >= d.H) continue;
+              for (i64 kx = 0; kx < d.KW; ++kx) {
+                i64 ix = ox * d.SW - d.PW + kx;
+                if (ix < 0 || ix >= d.W) continue;
+                dw[((oc * d.C + c) * d.KH + ky) * d.KW + kx] += g * x[((n * d.C + c) * d.H + iy) * d.W + ix];
+              }
+            }
+        }
+}
+
+// ---- ConvTranspose2d ---------------------------------------------------------------------
+template <typename T>
+void conv_transpose2d_forward(const ConvDims& d, const T* x, const T* w, const T* b, T* y) {
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 oc = 0; oc < d.OC; ++oc)
+      for (i64 i = 0; i < d.OH * d.OW; ++i) y[(n * d.OC + oc) * d.OH * d.OW + i] = b ? b[oc] : T(0);
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 c = 0; c < d.C; ++c)
+      for (i64 iy = 0; iy < d.H; ++iy)
+        for (i64 ix = 0; ix < d.W; ++ix) {
+          const T v = x[((n * d.C + c) * d.H + iy) * d.W + ix];
+          for (i64 oc = 0; oc < d.OC; ++oc)
+            for (i64 ky = 0; ky < d.KH; ++ky) {
+              i64 oy = iy * d.SH - d.PH + ky;
+              if (oy < 0 || oy >= d.OH) continue;
+              for (i64 kx = 0; kx < d.KW; ++kx) {
+                i64 ox = ix * d.SW - d.PW + kx;
+                if (ox < 0 || ox >= d.OW) continue;
+                y[((n * d.OC + oc) * d.OH + oy) * d.OW + ox] += v * w[((c * d.OC + oc) * d.KH + ky) * d.KW + kx];
+              }
+            }
+        }
+}
+
+template <typename T>
+void conv_transpose2d_backward_data(const ConvDims& d, const T* dy, const T* w, T* dx) {
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 c = 0; c < d.C; ++c)
+      for (i64 iy = 0; iy < d.H; ++iy)
+        for (i64 ix = 0; ix < d.W; ++ix) {
+          T acc = 0;
+          for (i64 oc = 0; oc < d.OC; ++oc)
+            for (i64 ky = 0; ky < d.KH; ++ky) {
+              i64 oy = iy * d.SH - d.PH + ky;
+              if (oy < 0 || oy >= d.OH) continue;
+              for (i64 kx = 0; kx < d.KW; ++kx) {
+                i64 ox = ix * d.SW - d.PW + kx;
+                if (ox < 0 || ox >= d.OW) continue;
+                acc += dy[((n * d.OC + oc) * d.OH + oy) * d.OW + ox] * w[((c * d.OC + oc) * d.KH + ky) * d.KW + kx];
+              }
+            }
+          dx[((n * d.C + c) * d.H + iy) * d.W + ix] = acc;
+        }
+}
+
+template <typename T>
+void conv_transpose2d_backward_weights(const ConvDims& d, const T* x, const T* dy, T* dw, T* db) {
+  if (db)
+    for (i64 n = 0; n < d.N; ++n)
+      for (i64 oc = 0; oc < d.OC; ++oc)
+        for (i64 i = 0; i < d.OH * d.OW; ++i) db[oc] += dy[(n * d.OC + oc) * d.OH * d.OW + i];
+  for (i64 n = 0; n < d.N; ++n)
+    for (i64 c = 0; c < d.C; ++c)
+      for (i64 iy = 0; iy < d.H; ++iy)
+        for (i64 ix = 0; ix < d.W; ++ix) {
+          const T v = x[((n * d.C + c) * d.H + iy) * d.W + ix];
+          for (i64 oc = 0; oc < d.OC; ++oc)
+            for (i64 ky = 0; ky < d.KH; ++ky) {
+              i64 oy = iy * d.SH - d.PH + ky;
+              if (oy < 0 || oy >= d.OH) continue;
+              for (i64 kx = 0; kx < d.KW; ++kx) {
+                i64 ox = ix * d.SW - d.PW + kx;
+                if (ox < 0 || ox >= d.OW) continue;
+                dw[((c * d.OC + oc) * d.KH + ky) * d.KW + kx] += v * dy[((n * d.OC + oc) * d.OH + oy) * d.OW + ox];
+              }
+            }
+        }
+}
+
+// ---- Linear: x [N,I], w [O,I], b [O], y [N,O] -------------------------------------------
+template <typename T>
+void linear_forward(i64 N, i64 I, i64 O, const T* x, const T* w, const T* b, T* y) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 o = 0; o < O; ++o) {
+      T acc = b ? b[o] : T(0);
+      for (i64 i = 0; i < I; ++i) acc += x[n * I + i] * w[o * I + i];
+      y[n * O + o] = acc;
+    }
+}
+
+template <typename T>
+void linear_backward_data(i64 N, i64 I, i64 O, const T* dy, const T* w, T* dx) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 i = 0; i < I; ++i) {
+      T acc = 0;
+      for (i64 o = 0; o < O; ++o) acc += dy[n * O + o] * w[o * I + i];
+      dx[n * I + i] = acc;
+    }
+}
+
+template <typename T>
+void linear_backward_weights(i64 N, i64 I, i64 O, const T* x, const T* dy, T* dw, T* db) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 o = 0; o < O; ++o) {
+      const T g = dy[n * O + o];
+      if (db) db[o] += g;
+      for (i64 i = 0; i < I; ++i) dw[o * I + i] += g * x[n * I + i];
+    }
+}
+
+// ---- Batch normalisation over N and the spatial size S (S = 1 for BatchNorm1d) -------------
+// Training: batch statistics (biased variance) normalise; running statistics move by momentum
+// with the unbiased variance, as PyTorch does. mean and (biased) var are saved for backward.
+template <typename T>
+void batchnorm_forward_train(i64 N, i64 C, i64 S, const T* x, const T* gamma, const T* beta, T eps, T momentum,
+                             T* y, T* mean, T* var_out, T* running_mean, T* running_var) {
+  const i64 M = N * S;
+  for (i64 c = 0; c < C; ++c) {
+    T sum = 0;
+    for (i64 n = 0; n < N; ++n)
+      for (i64 s = 0; s < S; ++s) sum += x[(n * C + c) * S + s];
+    const T mu = sum / T(M);
+    T sq = 0;
+    for (i64 n = 0; n < N; ++n)
+      for (i64 s = 0; s < S; ++s) {
+        T d = x[(n * C + c) * S + s] - mu;
+        sq += d * d;
+      }
+    const T var = sq / T(M);
+    const T is = T(1) / std::sqrt(var + eps);
+    for (i64 n = 0; n < N; ++n)
+      for (i64 s = 0; s < S; ++s) {
+        i64 k = (n * C + c) * S + s;
+        y[k] = gamma[c] * (x[k] - mu) * is + beta[c];
+      }
+    mean[c] = mu;
+    var_out[c] = var;
+    if (running_mean) {
+      running_mean[c] = (T(1) - momentum) * running_mean[c] + momentum * mu;
+      running_var[c] = (T(1) - momentum) * running_var[c] + momentum * (M > 1 ? var * T(M) / T(M - 1) : var);
+    }
+  }
+}
+
+template <typename T>
+void batchnorm_forward_infer(i64 N, i64 C, i64 S, const T* x, const T* gamma, const T* beta, T eps,
+                             const T* running_mean, const T* running_var, T* y) {
+  for (i64 c = 0; c < C; ++c) {
+    const T is = T(1) / std::sqrt(running_var[c] + eps);
+    for (i64 n = 0; n < N; ++n)
+      for (i64 s = 0; s < S; ++s) {
+        i64 k = (n * C + c) * S + s;
+        y[k] = gamma[c] * (x[k] - running_mean[c]) * is + beta[c];
+      }
+  }
+}
+
+template <typename T>
+void batchnorm_backward(i64 N, i64 C, i64 S, const T* x, const T* dy, const T* gamma, const T* mean, const T* var,
+                        T eps, T* dx, T* dgamma, T* dbeta) {
+  const i64 M = N * S;
+  for (i64 c = 0; c < C; ++c) {
+    const T is = T(1) / std::sqrt(var[c] + eps);
+    T sum_dy = 0, sum_dy_xhat = 0;
+    for (i64 n = 0; n < N; ++n)
+      for (i64 s = 0; s < S; ++s) {
+        i64 k = (n * C + c) * S + s;
+        sum_dy += dy[k];
+        sum_dy_xhat += dy[k] * (x[k] - mean[c]) * is;
+      }
+    dgamma[c] += sum_dy_xhat;
+    dbeta[c] += sum_dy;
+    const T scale = gamma[c] * is / T(M);
+    for (i64 n = 0; n < N; ++n)
+      for (i64 s = 0; s < S; ++s) {
+        i64 k = (n * C + c) * S + s;
+        T xhat = (x[k] - mean[c]) * is;
+        dx[k] = scale * (T(M) * dy[k] - sum_dy - xhat * sum_dy_xhat);
+      }
+  }
+}
+
+// ---- Activations; backward from the output y ----------------------------------------------
+enum class Act { kRelu, kLeakyRelu, kTanh, kSigmoid };
+
+template <typename T>
+T act_forward(Act a, T alpha, T v) {
+  switch (a) {
+    case Act::kRelu: return v > 0 ? v : T(0);
+    case Act::kLeakyRelu: return v > 0 ? v : alpha * v;
+    case Act::kTanh: return std::tanh(v);
+    case Act::kSigmoid: return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+  }
+  return v;
+}
+
+// d act / d x expressed through y = act(x).
+template <typename T>
+T act_derivative(Act a, T alpha, T y) {
+  switch (a) {
+    case Act::kRelu: return y > 0 ? T(1) : T(0);
+    case Act::kLeakyRelu: return y > 0 ? T(1) : alpha;
+    case Act::kTanh: return T(1) - y * y;
+    case Act::kSigmoid: return y * (T(1) - y);
+  }
+  return T(1);
+}
+
+template <typename T>
+void act_forward(Act a, T alpha, i64 n, const T* x, T* y) {
+  for (i64 i = 0; i < n; ++i) y[i] = act_forward(a, alpha, x[i]);
+}
+
+template <typename T>
+void act_backward(Act a, T alpha, i64 n, const T* y, const T* dy, T* dx) {
+  for (i64 i = 0; i < n; ++i) dx[i] = dy[i] * act_derivative(a, alpha, y[i]);
+}
+
+// ---- Shape plumbing ---------------------------------------------------------------------
+// [N,C] -> [N,C,H,W], every pixel the vector.
+template <typename T>
+void replicate_forward(i64 N, i64 C, i64 HW, const T* x, T* y) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 c = 0; c < C; ++c)
+      for (i64 s = 0; s < HW; ++s) y[(n * C + c) * HW + s] = x[n * C + c];
+}
+
+template <typename T>
+void replicate_backward(i64 N, i64 C, i64 HW, const T* dy, T* dx) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 c = 0; c < C; ++c) {
+      T acc = 0;
+      for (i64 s = 0; s < HW; ++s) acc += dy[(n * C + c) * HW + s];
+      dx[n * C + c] = acc;
+    }
+}
+
+// Channel concatenation of a [N,CA,S] and b [N,CB,S] into y [N,CA+CB,S], and its inverse.
+template <typename T>
+void concat_forward(i64 N, i64 CA, i64 CB, i64 S, const T* a, const T* b, T* y) {
+  for (i64 n = 0; n < N; ++n) {
+    std::copy(a + n * CA * S, a + (n + 1) * CA * S, y + n * (CA + CB) * S);
+    std::copy(b + n * CB * S, b + (n + 1) * CB * S, y + n * (CA + CB) * S + CA * S);
+  }
+}
+
+template <typename T>
+void concat_backward(i64 N, i64 CA, i64 CB, i64 S, const T* dy, T* da, T* db) {
+  for (i64 n = 0; n < N; ++n) {
+    std::copy(dy + n * (CA + CB) * S, dy + n * (CA + CB) * S + CA * S, da + n * CA * S);
+    std::copy(dy + n * (CA + CB) * S + CA * S, dy + (n + 1) * (CA + CB) * S, db + n * CB * S);
+  }
+}
+
+template <typename T>
+void add_forward(i64 n, const T* a, const T* b, T* y) {
+  for (i64 i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+// ---- Losses ------------------------------------------------------------------------------
+// Binary cross-entropy on logits z against targets t in [0,1], optional per-sample weights w,
+// mean over the N samples (weights do not renormalise, as in PyTorch). Stable for any |z|.
+template <typename T>
+T bce_with_logits(i64 N, const T* z, const T* t, const T* w, T* dz) {
+  T loss = 0;
+  for (i64 i = 0; i < N; ++i) {
+    const T wi = w ? w[i] : T(1);
+    const T zi = z[i];
+    loss += wi * (std::max(zi, T(0)) - zi * t[i] + std::log1p(std::exp(-std::abs(zi))));
+    if (dz) dz[i] = wi * (act_forward(Act::kSigmoid, T(0), zi) - t[i]) / T(N);
+  }
+  return loss / T(N);
+}
+
+// Mean squared error over all n elements.
+template <typename T>
+T mse(i64 n, const T* a, const T* b, T* da) {
+  T loss = 0;
+  for (i64 i = 0; i < n; ++i) {
+    T d = a[i] - b[i];
+    loss += d * d;
+    if (da) da[i] = T(2) * d / T(n);
+  }
+  return loss / T(n);
+}
+
+// ---- Optimisers, with PyTorch's update rules -------------------------------------------
+struct AdamHyper {
+  double lr = 2e-4, beta1 = 0.5, beta2 = 0.999, eps = 1e-8;
+};
+
+// step counts from 1.
+template <typename T>
+void adam_step(const AdamHyper& h, i64 step, i64 n, T* p, const T* g, T* m, T* v) {
+  const T b1 = T(h.beta1), b2 = T(h.beta2);
+  const T bc1 = T(1) - T(std::pow(h.beta1, double(step)));
+  const T bc2_sqrt = T(std::sqrt(1.0 - std::pow(h.beta2, double(step))));
+  const T step_size = T(h.lr) / bc1;
+  for (i64 i = 0; i < n; ++i) {
+    m[i] = b1 * m[i] + (T(1) - b1) * g[i];
+    v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
+    const T denom = std::sqrt(v[i]) / bc2_sqrt + T(h.eps);
+    p[i] -= step_size * m[i] / denom;
+  }
+}
+
+struct RmspropHyper {
+  double lr = 7e-4, alpha = 0.99, eps = 1e-8;
+};
+
+template <typename T>
+void rmsprop_step(const RmspropHyper& h, i64 n, T* p, const T* g, T* v) {
+  const T a = T(h.alpha);
+  for (i64 i = 0; i < n; ++i) {
+    v[i] = a * v[i] + (T(1) - a) * g[i] * g[i];
+    p[i] -= T(h.lr) * g[i] / (std::sqrt(v[i]) + T(h.eps));
+  }
+}
+
+}  // namespace t2i::nn::ref

@@ -1,0 +1,126 @@
+// The whole generator and discriminator, both architectures, against an independent PyTorch
+// implementation (tests/torch/t2i_nets.py): the same initial weights and inputs, one GAN-CLS step
+// (three D passes, Adam on D, G through the updated D, Adam on G); outputs, losses, every
+// parameter gradient, every parameter and batch-norm statistic after the step must agree.
+// Fixtures: tests/data/torch/gan_step_{plain,v2}.safetensors, made by make_gan_fixtures.py.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "checkpoint.h"
+#include "nn/gan_step.h"
+#include "nn/ref_backend.h"
+
+namespace t2i::nn {
+namespace {
+
+struct Case {
+  std::string arch, backend;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& p) { return p.param.arch + "_" + p.param.backend; }
+
+// ||a - b|| / max(||b||, floor * sqrt(n)): the normalised error of a against the fixture b, with
+// a floor for arrays that are nearly zero (rounding noise has no relative precision).
+double nerr(const std::vector<float>& a, const Tensor& b, double floor = 1e-6) {
+  auto bv = b.span<float>();
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += (double(a[i]) - bv[i]) * (double(a[i]) - bv[i]);
+    den += double(bv[i]) * bv[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), floor * std::sqrt(double(a.size())));
+}
+
+double rms(const Tensor& t) {
+  double s = 0;
+  for (float v : t.span<float>()) s += double(v) * v;
+  return std::sqrt(s / std::max<double>(1, double(t.numel())));
+}
+
+class GanFixture : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
+  const Case& c = GetParam();
+  Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_step_" + c.arch + ".safetensors");
+  GanConfig cfg = GanConfig::from_metadata(fx.metadata);
+  ASSERT_EQ(arch_name(cfg.arch), c.arch);
+  auto be = make_backend(c.backend);
+  Generator g(cfg);
+  Discriminator d(cfg);
+  g.bind(*be);
+  d.bind(*be);
+  g.params().load_from(fx, "init/G/");
+  d.params().load_from(fx, "init/D/");
+  // The fixture holds exactly the model's tensors: names and shapes are the PyTorch state_dict's.
+  std::vector<std::string> g_names, d_names;
+  for (const auto& n : fx.names()) {
+    if (n.rfind("init/G/", 0) == 0) g_names.push_back(n.substr(7));
+    if (n.rfind("init/D/", 0) == 0) d_names.push_back(n.substr(7));
+  }
+  EXPECT_EQ(g_names.size(), g.params().specs("").size());
+  EXPECT_EQ(d_names.size(), d.params().specs("").size());
+
+  GanClsStep step(*be, g, d, 0.5f);
+  Array x = upload(*be, fx.get("in/x_real")), h = upload(*be, fx.get("in/emb_right")),
+        hw = upload(*be, fx.get("in/emb_wrong")), z = upload(*be, fx.get("in/z"));
+  StepLosses losses;
+  losses.loss_d = step.run_d(x, h, hw, z);
+  Checkpoint d_after;  // D as PyTorch recorded it: before the G step's pass moves its statistics
+  d.params().save_to(d_after, "");
+  losses.loss_g = step.run_g(h);
+
+  const double tol = 2e-4;
+  EXPECT_LT(nerr(to_vector(*be, step.fake()), fx.get("out/fake")), tol);
+  EXPECT_LT(nerr(to_vector(*be, step.logits(0)), fx.get("out/s_r")), tol);
+  EXPECT_LT(nerr(to_vector(*be, step.logits(1)), fx.get("out/s_w")), tol);
+  EXPECT_LT(nerr(to_vector(*be, step.logits(2)), fx.get("out/s_f")), tol);
+  EXPECT_LT(nerr(to_vector(*be, step.logits(3)), fx.get("out/s_g")), tol);
+  EXPECT_NEAR(losses.loss_d, fx.get("out/loss_d").span<float>()[0], 1e-5);
+  EXPECT_NEAR(losses.loss_g, fx.get("out/loss_g").span<float>()[0], 1e-5);
+
+  Checkpoint g_after;
+  g.params().save_to(g_after, "");
+  for (auto [net, ps, after_ptr] : {std::tuple{"G", &g.params(), &g_after}, std::tuple{"D", &d.params(), &d_after}}) {
+    const Checkpoint& after = *after_ptr;
+    // The scale of this net's gradients: a gradient far below it is rounding noise around a
+    // true zero (the bias of a layer followed by batch norm), with no digits to compare.
+    double total = 0, count = 0;
+    for (const auto& e : ps->entries())
+      if (!e.buffer) {
+        const Tensor& fg = fx.get(fmt::format("grad/{}/{}", net, e.name));
+        total += rms(fg) * rms(fg) * double(fg.numel()), count += double(fg.numel());
+      }
+    const double grad_scale = std::sqrt(total / count);
+    for (const auto& e : ps->entries()) {
+      const Tensor& want = fx.get(fmt::format("step/{}/{}", net, e.name));
+      auto got = after.get(e.name).span<float>();
+      const std::vector<float> got_v(got.begin(), got.end());
+      if (e.buffer) {  // running statistics: means near zero are compared on an absolute floor
+        EXPECT_LT(nerr(got_v, want, 1e-4), tol) << "after step " << net << " " << e.name;
+        continue;
+      }
+      const Tensor& want_grad = fx.get(fmt::format("grad/{}/{}", net, e.name));
+      std::vector<float> grad = to_vector(*be, ps->grad(e.name));
+      EXPECT_LT(nerr(grad, want_grad, 1e-3 * grad_scale), 1e-3) << "grad " << net << " " << e.name;
+      // Adam's first step moves every weight by about lr * sign(g): where g is noise, so is the sign.
+      if (rms(want_grad) > 1e-3 * grad_scale) {
+        EXPECT_LT(nerr(got_v, want), tol) << "after step " << net << " " << e.name;
+      }
+    }
+    for (const auto& name : after.names()) {
+      if (name.find("num_batches_tracked") == std::string::npos) continue;
+      const std::int64_t got = after.get(name).span<std::int64_t>()[0];
+      const std::int64_t want = fx.get(fmt::format("step/{}/{}", net, name)).span<std::int64_t>()[0];
+      EXPECT_EQ(got, want) << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GanFixture,
+                         ::testing::Values(Case{"plain", "ref"}, Case{"v2", "ref"}, Case{"plain", "cpu"}, Case{"v2", "cpu"}),
+                         case_name);
+
+}  // namespace
+}  // namespace t2i::nn
