@@ -128,6 +128,7 @@ Generator::Generator(const GanConfig& c)
 
 void Generator::bind(Backend& be) {
   be_ = &be;
+  ps_.tag = "G";
   ps_.allocate(be);
   fc_.bind(be);
   fc_act_.bind(be);
@@ -191,6 +192,7 @@ Discriminator::Discriminator(const GanConfig& c)
 
 void Discriminator::bind(Backend& be) {
   be_ = &be;
+  ps_.tag = "D";
   ps_.allocate(be);
   for (Conv* c : {&conv0_, &conv1_, &conv2_, &conv3_, &conv4_, &conv5_}) c->bind(be);
   for (BatchNorm* b : {&bn1_, &bn2_, &bn3_, &bn4_, &fc_bn_}) b->bind(be);

@@ -1,6 +1,24 @@
 #include "nn/layers.h"
 
+#include "nn/profile.h"
+
 namespace t2i::nn {
+
+Profile& Profile::get() {
+  static Profile p;
+  return p;
+}
+
+namespace {
+// Multiply-adds of one convolution pass over input x (padding taps included): forward,
+// backward-data and backward-weights each cost this many.
+std::int64_t conv_macs(const ConvSpec& s, const Shape& x) {
+  Shape y = s.output_shape(x);
+  // Transposed: every input pixel meets every kernel tap and output channel.
+  if (s.transposed) return x[0] * x[1] * x[2] * x[3] * s.out_channels * s.kh * s.kw;
+  return y[0] * y[1] * y[2] * y[3] * s.in_channels * s.kh * s.kw;
+}
+}  // namespace
 
 Linear::Linear(ParamSet& ps, std::string name, i64 in, i64 out, bool bias) : ps_(ps), name_(std::move(name)), bias_(bias) {
   ps.add_param(name_ + ".weight", {out, in}, Init::kNormal002);
@@ -12,15 +30,23 @@ void Linear::bind(Backend& be) { op_ = be.make_linear(); }
 const Array& Linear::forward(int pass, const Array& x) {
   Slot& s = slots_[pass];
   s.x = x;
-  op_->forward(x, ps_.param(name_ + ".weight"), bias_ ? &ps_.param(name_ + ".bias") : nullptr, s.y);
+  const Array& w = ps_.param(name_ + ".weight");
+  ProfileScope scope(ps_.tag + "." + name_, "fwd", 2 * x.dim(0) * w.numel());
+  op_->forward(x, w, bias_ ? &ps_.param(name_ + ".bias") : nullptr, s.y);
   return s.y;
 }
 
 const Array& Linear::backward(int pass, const Array& dy, bool need_dx, bool param_grads) {
   Slot& s = slots_[pass];
-  if (param_grads)
+  const Array& w = ps_.param(name_ + ".weight");
+  if (param_grads) {
+    ProfileScope scope(ps_.tag + "." + name_, "bwd-w", 2 * s.x.dim(0) * w.numel());
     op_->backward_weights(s.x, dy, ps_.grad(name_ + ".weight"), bias_ ? &ps_.grad(name_ + ".bias") : nullptr);
-  if (need_dx) op_->backward_data(dy, ps_.param(name_ + ".weight"), s.dx);
+  }
+  if (need_dx) {
+    ProfileScope scope(ps_.tag + "." + name_, "bwd-d", 2 * s.x.dim(0) * w.numel());
+    op_->backward_data(dy, w, s.dx);
+  }
   return s.dx;
 }
 
@@ -34,15 +60,21 @@ void Conv::bind(Backend& be) { op_ = be.make_conv(spec_); }
 const Array& Conv::forward(int pass, const Array& x) {
   Slot& s = slots_[pass];
   s.x = x;
+  ProfileScope scope(ps_.tag + "." + name_, "fwd", 2 * conv_macs(spec_, x.shape));
   op_->forward(x, ps_.param(name_ + ".weight"), spec_.bias ? &ps_.param(name_ + ".bias") : nullptr, s.y);
   return s.y;
 }
 
 const Array& Conv::backward(int pass, const Array& dy, bool need_dx, bool param_grads) {
   Slot& s = slots_[pass];
-  if (param_grads)
+  if (param_grads) {
+    ProfileScope scope(ps_.tag + "." + name_, "bwd-w", 2 * conv_macs(spec_, s.x.shape));
     op_->backward_weights(s.x, dy, ps_.grad(name_ + ".weight"), spec_.bias ? &ps_.grad(name_ + ".bias") : nullptr);
-  if (need_dx) op_->backward_data(dy, ps_.param(name_ + ".weight"), s.x.shape, s.dx);
+  }
+  if (need_dx) {
+    ProfileScope scope(ps_.tag + "." + name_, "bwd-d", 2 * conv_macs(spec_, s.x.shape));
+    op_->backward_data(dy, ps_.param(name_ + ".weight"), s.x.shape, s.dx);
+  }
   return s.dx;
 }
 
@@ -66,6 +98,7 @@ void BatchNorm::bind(Backend& be) {
 const Array& BatchNorm::forward(int pass, const Array& x, bool training) {
   Slot& s = slots_[pass];
   s.x = x;
+  ProfileScope scope(ps_.tag + "." + name_, "fwd", 0);
   if (training) {
     op_->forward_train(x, ps_.param(name_ + ".weight"), ps_.param(name_ + ".bias"), ps_.buffer(name_ + ".running_mean"),
                        ps_.buffer(name_ + ".running_var"), momentum_, s.y, s.saved);
@@ -79,6 +112,7 @@ const Array& BatchNorm::forward(int pass, const Array& x, bool training) {
 
 const Array& BatchNorm::backward(int pass, const Array& dy, bool param_grads) {
   Slot& s = slots_[pass];
+  ProfileScope scope(ps_.tag + "." + name_, "bwd", 0);
   if (!param_grads) {
     be_->fill(scratch_gamma_, 0.0f);
     be_->fill(scratch_beta_, 0.0f);

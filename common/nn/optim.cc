@@ -5,14 +5,32 @@
 namespace t2i::nn {
 
 namespace {
-void save_flat(Backend& be, const Array& a, Checkpoint& ck, const std::string& name) { ck.add(name, download(be, a)); }
+// A flat state array as one tensor per parameter, named <prefix><param>.<suffix>.
+void save_flat(Backend& be, const ParamSet& ps, const Array& a, Checkpoint& ck, const std::string& prefix,
+               const std::string& suffix) {
+  std::vector<float> flat = to_vector(be, a);
+  for (const auto& e : ps.entries()) {
+    if (e.buffer) continue;
+    Tensor t(DType::kFloat32, e.shape);
+    std::copy(flat.begin() + e.offset, flat.begin() + e.offset + t.numel(), t.span<float>().begin());
+    ck.add(prefix + e.name + "." + suffix, std::move(t));
+  }
+}
 
-void load_flat(Backend& be, const Checkpoint& ck, const std::string& name, Array& a) {
-  const Tensor& t = ck.get(name);
-  if (t.dtype() != DType::kFloat32 || t.shape() != a.shape)
-    fail<InputError>("{}: optimiser state '{}' is {} {}; expected float32 {}", ck.source(), name, dtype_name(t.dtype()),
-                     shape_text(t.shape()), shape_text(a.shape));
-  be.upload(t.span<float>().data(), a);
+void load_flat(Backend& be, const ParamSet& ps, const Checkpoint& ck, const std::string& prefix, const std::string& suffix,
+               Array& a) {
+  std::vector<float> flat(static_cast<std::size_t>(a.numel()));
+  for (const auto& e : ps.entries()) {
+    if (e.buffer) continue;
+    const std::string name = prefix + e.name + "." + suffix;
+    const Tensor& t = ck.get(name);
+    if (t.dtype() != DType::kFloat32 || t.shape() != e.shape)
+      fail<InputError>("{}: optimiser state '{}' is {} {}; expected float32 {}", ck.source(), name, dtype_name(t.dtype()),
+                       shape_text(t.shape()), shape_text(e.shape));
+    auto src = t.span<float>();
+    std::copy(src.begin(), src.end(), flat.begin() + e.offset);
+  }
+  be.upload(flat.data(), a);
 }
 
 void save_step(i64 step, Checkpoint& ck, const std::string& name) {
@@ -38,14 +56,14 @@ void Adam::bind(Backend& be, ParamSet& ps) {
 void Adam::step() { be_->adam_step(h_, ++step_, ps_->data(), ps_->grads(), m_, v_); }
 
 void Adam::save_to(Checkpoint& ck, const std::string& prefix) const {
-  save_flat(*be_, m_, ck, prefix + "exp_avg");
-  save_flat(*be_, v_, ck, prefix + "exp_avg_sq");
+  save_flat(*be_, *ps_, m_, ck, prefix, "exp_avg");
+  save_flat(*be_, *ps_, v_, ck, prefix, "exp_avg_sq");
   save_step(step_, ck, prefix + "step");
 }
 
 void Adam::load_from(const Checkpoint& ck, const std::string& prefix) {
-  load_flat(*be_, ck, prefix + "exp_avg", m_);
-  load_flat(*be_, ck, prefix + "exp_avg_sq", v_);
+  load_flat(*be_, *ps_, ck, prefix, "exp_avg", m_);
+  load_flat(*be_, *ps_, ck, prefix, "exp_avg_sq", v_);
   step_ = load_step(ck, prefix + "step");
 }
 
@@ -61,12 +79,12 @@ void Rmsprop::step() {
 }
 
 void Rmsprop::save_to(Checkpoint& ck, const std::string& prefix) const {
-  save_flat(*be_, v_, ck, prefix + "square_avg");
+  save_flat(*be_, *ps_, v_, ck, prefix, "square_avg");
   save_step(step_, ck, prefix + "step");
 }
 
 void Rmsprop::load_from(const Checkpoint& ck, const std::string& prefix) {
-  load_flat(*be_, ck, prefix + "square_avg", v_);
+  load_flat(*be_, *ps_, ck, prefix, "square_avg", v_);
   step_ = load_step(ck, prefix + "step");
 }
 

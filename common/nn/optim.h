@@ -1,6 +1,6 @@
 // Optimisers over a ParamSet's flat parameter block, with PyTorch's update rules and state that
-// a checkpoint stores ("<prefix>exp_avg", "<prefix>exp_avg_sq", "<prefix>step"), so training
-// resumes exactly.
+// a checkpoint stores per parameter ("<prefix><param>.exp_avg", "<prefix><param>.exp_avg_sq",
+// "<prefix>step"), independent of the block's internal order, so training resumes exactly.
 #pragma once
 
 #include <string>

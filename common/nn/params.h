@@ -52,6 +52,8 @@ class ParamSet {
   void add_counter(const std::string& name);  // int64 num_batches_tracked
 
   void allocate(Backend& be);
+  // A short name for the model ("G", "D") used in profiles and messages.
+  std::string tag;
   // Fills every parameter from the paper's initialisation, in registration order.
   void init(std::uint64_t seed);
 

@@ -132,6 +132,26 @@ class Discriminator(nn.Module):
 
 
 @torch.no_grad()
+class TextToImageGAN(nn.Module):
+    """Both nets under the names t2igan's GAN checkpoints use ("generator.up0.weight", ...):
+    model.load_state_dict(weights) with weights = the checkpoint's tensors minus "optimizer.*"."""
+
+    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, ndf=64, arch="plain"):
+        super().__init__()
+        self.generator = Generator(z_dim=z_dim, emb_dim=emb_dim, proj_dim=proj_dim, ngf=ngf, arch=arch)
+        self.discriminator = Discriminator(emb_dim=emb_dim, proj_dim=proj_dim, ndf=ndf, arch=arch)
+
+    @staticmethod
+    def from_metadata(meta):
+        return TextToImageGAN(z_dim=int(meta["z_dim"]), emb_dim=int(meta["emb_dim"]), proj_dim=int(meta["proj_dim"]),
+                              ngf=int(meta["ngf"]), ndf=int(meta["ndf"]), arch=meta["arch"])
+
+    def metadata(self):
+        g, d = self.generator, self.discriminator
+        return {"model": "t2igan-gan", "arch": g.arch, "z_dim": str(g.z_dim), "emb_dim": str(g.emb_dim),
+                "proj_dim": str(g.proj_dim), "ngf": str(g.ngf), "ndf": str(d.ndf)}
+
+
 def init_weights(module, generator):
     """DCGAN init in module registration order (module.modules()): every Conv2d /
     ConvTranspose2d / Linear weight ~ N(0, 0.02), Linear bias = 0; every BatchNorm weight

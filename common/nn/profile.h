@@ -1,0 +1,58 @@
+// Where the time goes: an optional per-layer account of wall time and FLOPs, switched on by
+// the benchmark. Layers report each forward and backward call; off, a call costs one branch.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace t2i::nn {
+
+struct ProfileEntry {
+  double seconds = 0;
+  std::int64_t flops = 0;
+  std::int64_t calls = 0;
+};
+
+class Profile {
+ public:
+  static Profile& get();
+  bool enabled = false;
+  // FLOPs of every counted op since reset(), whether or not timing is enabled.
+  std::int64_t total_flops = 0;
+  std::map<std::string, ProfileEntry> entries;
+  void reset() {
+    total_flops = 0;
+    entries.clear();
+  }
+};
+
+// Times one call of a layer op and counts its FLOPs.
+class ProfileScope {
+ public:
+  ProfileScope(const std::string& layer, const char* what, std::int64_t flops) : p_(Profile::get()), flops_(flops) {
+    p_.total_flops += flops;
+    if (p_.enabled) {
+      key_ = layer + " " + what;
+      start_ = std::chrono::steady_clock::now();
+    }
+  }
+  ~ProfileScope() {
+    if (!p_.enabled) return;
+    ProfileEntry& e = p_.entries[key_];
+    e.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    e.flops += flops_;
+    ++e.calls;
+  }
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  Profile& p_;
+  std::int64_t flops_;
+  std::string key_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace t2i::nn
