@@ -38,6 +38,11 @@ ref::ConvDims ConvSpec::dims(const Shape& in) const {
   return {in[0], in[1], in[2], in[3], out_channels, out[2], out[3], kh, kw, sh, sw, ph, pw};
 }
 
+void check_conv_bias(const ConvSpec& spec, const Array* bias, const char* what) {
+  if (spec.bias != (bias != nullptr))
+    fail<RuntimeError>("conv {}: {} bias given to a conv {} one", what, bias ? "a" : "no", spec.bias ? "with" : "without");
+}
+
 Tensor download(Backend& be, const Array& a) {
   Tensor t(DType::kFloat32, a.shape);
   be.download(a, t.span<float>().data());

@@ -54,13 +54,16 @@ struct ConvSpec {
 class ConvOp {
  public:
   virtual ~ConvOp() = default;
-  // y = conv(x, w) + b; b may be null.
+  // y = conv(x, w) + b; b is given exactly when the spec has a bias (RuntimeError otherwise).
   virtual void forward(const Array& x, const Array& w, const Array* b, Array& y) = 0;
   // dx = d conv / dx applied to dy; x_shape is the forward input's shape.
   virtual void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx) = 0;
-  // dw += ..., db += ... (db may be null).
+  // dw += ..., db += ... (db given exactly when the spec has a bias).
   virtual void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) = 0;
 };
+
+// The bias contract of ConvOp; both backends check it.
+void check_conv_bias(const ConvSpec& spec, const Array* bias, const char* what);
 
 class LinearOp {
  public:
@@ -75,7 +78,8 @@ class LinearOp {
 // on [N,C]). `saved` keeps what backward needs from one forward pass.
 struct BatchNormSaved {
   Array mean, var;  // [C]: the batch statistics (biased variance)
-  std::shared_ptr<ArrayImpl> extra;  // backend workspace
+  Array out;        // with a fused ReLU: the output, whose sign masks the gradient (ref)
+  std::shared_ptr<ArrayImpl> extra;  // backend workspace (oneDNN's ReLU mask)
 };
 
 class BatchNormOp {
@@ -119,7 +123,9 @@ class Backend {
   // Ops with per-shape state.
   virtual std::unique_ptr<ConvOp> make_conv(const ConvSpec& spec) = 0;
   virtual std::unique_ptr<LinearOp> make_linear() = 0;
-  virtual std::unique_ptr<BatchNormOp> make_batchnorm(float eps) = 0;
+  // fuse_relu: y = relu(batchnorm(x)) in one op (oneDNN's fuse_norm_relu); backward then takes
+  // the gradient with respect to that output.
+  virtual std::unique_ptr<BatchNormOp> make_batchnorm(float eps, bool fuse_relu = false) = 0;
   virtual std::unique_ptr<ActOp> make_act(Act act, float alpha) = 0;
 
   // Plumbing. Outputs are (re)allocated as needed.

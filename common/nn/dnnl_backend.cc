@@ -137,6 +137,7 @@ class DnnlConv : public ConvOp {
   explicit DnnlConv(const ConvSpec& s) : s_(s) {}
 
   void forward(const Array& x, const Array& w, const Array* b, Array& y) override {
+    check_conv_bias(s_, b, "forward");
     Plan& p = plan(x.shape);
     const memory& src = as(x, p.fwd.src_desc(), p.src_buf);
     const memory& wts = as(w, p.fwd.weights_desc(), p.wts_buf);
@@ -155,6 +156,7 @@ class DnnlConv : public ConvOp {
   }
 
   void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) override {
+    check_conv_bias(s_, db, "backward_weights");
     Plan& p = plan(x.shape);
     const memory& src = as(x, p.bwd_w.src_desc(), p.src_buf_w);
     const memory& ddst = as(dy, p.bwd_w.diff_dst_desc(), p.ddst_buf_w);
@@ -374,9 +376,13 @@ class DnnlLinear : public LinearOp {
 };
 
 // ---- Batch normalisation -----------------------------------------------------------------
+struct Workspace : ArrayImpl {
+  memory mem;
+};
+
 class DnnlBatchNorm : public BatchNormOp {
  public:
-  explicit DnnlBatchNorm(float eps) : eps_(eps) {}
+  DnnlBatchNorm(float eps, bool relu) : eps_(eps), relu_(relu) {}
 
   void forward_train(const Array& x, const Array& gamma, const Array& beta, Array& running_mean, Array& running_var,
                      float momentum, Array& y, BatchNormSaved& saved) override {
@@ -385,12 +391,19 @@ class DnnlBatchNorm : public BatchNormOp {
     ensure(y, x.shape, p.md);
     ensure(saved.mean, c, plain_md(c));
     ensure(saved.var, c, plain_md(c));
-    execute(p.fwd, {{DNNL_ARG_SRC, mem(x)},
-                    {DNNL_ARG_SCALE, mem(gamma)},
-                    {DNNL_ARG_SHIFT, mem(beta)},
-                    {DNNL_ARG_DST, mem(y)},
-                    {DNNL_ARG_MEAN, mem(saved.mean)},
-                    {DNNL_ARG_VARIANCE, mem(saved.var)}});
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, mem(x)},        {DNNL_ARG_SCALE, mem(gamma)},
+                                         {DNNL_ARG_SHIFT, mem(beta)},   {DNNL_ARG_DST, mem(y)},
+                                         {DNNL_ARG_MEAN, mem(saved.mean)}, {DNNL_ARG_VARIANCE, mem(saved.var)}};
+    if (relu_) {
+      auto ws = std::dynamic_pointer_cast<Workspace>(saved.extra);
+      if (!ws || ws->mem.get_desc() != p.ws_md) {
+        ws = std::make_shared<Workspace>();
+        ws->mem = new_memory(p.ws_md);
+        saved.extra = ws;
+      }
+      args[DNNL_ARG_WORKSPACE] = ws->mem;
+    }
+    execute(p.fwd, args);
     // Running statistics as PyTorch keeps them: the unbiased variance.
     i64 m = x.dim(0);
     for (std::size_t i = 2; i < x.shape.size(); ++i) m *= x.shape[i];
@@ -423,22 +436,28 @@ class DnnlBatchNorm : public BatchNormOp {
     const Shape c{x.dim(1)};
     ensure(dx, x.shape, p.md);
     if (!p.dgamma) p.dgamma = new_memory(plain_md(c)), p.dbeta = new_memory(plain_md(c));
-    execute(p.bwd, {{DNNL_ARG_SRC, mem(x)},
-                    {DNNL_ARG_MEAN, mem(saved.mean)},
-                    {DNNL_ARG_VARIANCE, mem(saved.var)},
-                    {DNNL_ARG_DIFF_DST, as(dy, p.md, p.ddst_buf)},
-                    {DNNL_ARG_SCALE, mem(gamma)},
-                    {DNNL_ARG_SHIFT, p.dbeta},  // unused by the maths; oneDNN 2.6 asks for it
-                    {DNNL_ARG_DIFF_SRC, mem(dx)},
-                    {DNNL_ARG_DIFF_SCALE, p.dgamma},
-                    {DNNL_ARG_DIFF_SHIFT, p.dbeta}});
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, mem(x)},
+                                         {DNNL_ARG_MEAN, mem(saved.mean)},
+                                         {DNNL_ARG_VARIANCE, mem(saved.var)},
+                                         {DNNL_ARG_DIFF_DST, as(dy, p.md, p.ddst_buf)},
+                                         {DNNL_ARG_SCALE, mem(gamma)},
+                                         {DNNL_ARG_SHIFT, p.dbeta},  // unused by the maths; oneDNN 2.6 asks for it
+                                         {DNNL_ARG_DIFF_SRC, mem(dx)},
+                                         {DNNL_ARG_DIFF_SCALE, p.dgamma},
+                                         {DNNL_ARG_DIFF_SHIFT, p.dbeta}};
+    if (relu_) {
+      auto ws = std::dynamic_pointer_cast<Workspace>(saved.extra);
+      if (!ws) fail<RuntimeError>("batch norm backward without its forward workspace");
+      args[DNNL_ARG_WORKSPACE] = ws->mem;
+    }
+    execute(p.bwd, args);
     add_into(p.dgamma, dgamma, p.scratch);
     add_into(p.dbeta, dbeta, p.scratch);
   }
 
  private:
   struct Plan {
-    memory::desc md;
+    memory::desc md, ws_md;
     dnnl::primitive fwd, infer, bwd;
     memory ddst_buf, dgamma, dbeta, scratch;
   };
@@ -449,10 +468,12 @@ class DnnlBatchNorm : public BatchNormOp {
     p->md = md;
     using dnnl::normalization_flags;
     using dnnl::prop_kind;
-    const auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
+    auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
+    if (relu_) flags = flags | normalization_flags::fuse_norm_relu;
     dnnl::batch_normalization_forward::primitive_desc f(
         dnnl::batch_normalization_forward::desc(prop_kind::forward_training, md, eps_, flags), engine());
     p->fwd = dnnl::batch_normalization_forward(f);
+    if (relu_) p->ws_md = f.workspace_desc();
     p->infer = dnnl::batch_normalization_forward({dnnl::batch_normalization_forward::desc(
                                                       prop_kind::forward_inference, md, eps_,
                                                       flags | normalization_flags::use_global_stats),
@@ -463,6 +484,7 @@ class DnnlBatchNorm : public BatchNormOp {
     return *plans_.back();
   }
   float eps_;
+  bool relu_;
   std::vector<std::unique_ptr<Plan>> plans_;
 };
 
@@ -539,9 +561,16 @@ class DnnlBackend : public Backend {
   }
 
   void fill(Array& a, float value) override {
-    if (!is_plain(a)) a = zeros(a.shape);
-    float* d = data(a);
-    std::fill(d, d + a.numel(), value);
+    if (is_plain(a)) {
+      std::fill(data(a), data(a) + a.numel(), value);
+      return;
+    }
+    // In place, keeping the layout (and the zero padding of blocked layouts): fill a plain
+    // copy and reorder it in.
+    memory tmp = new_memory(plain_md(a.shape));
+    float* t = static_cast<float*>(tmp.get_data_handle());
+    std::fill(t, t + a.numel(), value);
+    reorder(tmp, mem(a));
   }
 
   void to_plain(const Array& x, Array& y) override {
@@ -563,7 +592,9 @@ class DnnlBackend : public Backend {
 
   std::unique_ptr<ConvOp> make_conv(const ConvSpec& spec) override { return std::make_unique<DnnlConvOp>(spec); }
   std::unique_ptr<LinearOp> make_linear() override { return std::make_unique<DnnlLinear>(); }
-  std::unique_ptr<BatchNormOp> make_batchnorm(float eps) override { return std::make_unique<DnnlBatchNorm>(eps); }
+  std::unique_ptr<BatchNormOp> make_batchnorm(float eps, bool fuse_relu) override {
+    return std::make_unique<DnnlBatchNorm>(eps, fuse_relu);
+  }
   std::unique_ptr<ActOp> make_act(Act act, float alpha) override { return std::make_unique<DnnlAct>(act, alpha); }
 
   // Small plumbing on plain layouts with loops: these arrays are at most N x 640 x 4 x 4.

@@ -65,11 +65,12 @@ GanConfig GanConfig::from_metadata(const std::map<std::string, std::string>& met
 
 // ---- ResBlock ----------------------------------------------------------------------------
 ResBlock::ResBlock(ParamSet& ps, const std::string& name, i64 c, Act act, float alpha)
-    : conv1_(ps, name + ".conv1", conv(c, c / 4, 1, 1, 0)),
+    : fused_(act == Act::kRelu),
+      conv1_(ps, name + ".conv1", conv(c, c / 4, 1, 1, 0)),
       conv2_(ps, name + ".conv2", conv(c / 4, c / 4, 3, 1, 1)),
       conv3_(ps, name + ".conv3", conv(c / 4, c, 3, 1, 1)),
-      bn1_(ps, name + ".bn1", c / 4),
-      bn2_(ps, name + ".bn2", c / 4),
+      bn1_(ps, name + ".bn1", c / 4, fused_),
+      bn2_(ps, name + ".bn2", c / 4, fused_),
       bn3_(ps, name + ".bn3", c),
       act1_(act, alpha),
       act2_(act, alpha),
@@ -83,9 +84,11 @@ void ResBlock::bind(Backend& be) {
 }
 
 const Array& ResBlock::forward(int pass, const Array& x, bool training) {
-  const Array& a = act1_.forward(pass, bn1_.forward(pass, conv1_.forward(pass, x), training));
-  const Array& b = act2_.forward(pass, bn2_.forward(pass, conv2_.forward(pass, a), training));
-  const Array& c = bn3_.forward(pass, conv3_.forward(pass, b), training);
+  const Array* a = &bn1_.forward(pass, conv1_.forward(pass, x), training);
+  if (!fused_) a = &act1_.forward(pass, *a);
+  const Array* b = &bn2_.forward(pass, conv2_.forward(pass, *a), training);
+  if (!fused_) b = &act2_.forward(pass, *b);
+  const Array& c = bn3_.forward(pass, conv3_.forward(pass, *b), training);
   Slot& s = slots_[pass];
   be_->add(x, c, s.sum);
   return act_out_.forward(pass, s.sum);
@@ -94,8 +97,10 @@ const Array& ResBlock::forward(int pass, const Array& x, bool training) {
 const Array& ResBlock::backward(int pass, const Array& dy, bool param_grads) {
   const Array& dsum = act_out_.backward(pass, dy);
   const Array& dc = conv3_.backward(pass, bn3_.backward(pass, dsum, param_grads), true, param_grads);
-  const Array& db = conv2_.backward(pass, bn2_.backward(pass, act2_.backward(pass, dc), param_grads), true, param_grads);
-  const Array& da = conv1_.backward(pass, bn1_.backward(pass, act1_.backward(pass, db), param_grads), true, param_grads);
+  const Array& db = conv2_.backward(pass, bn2_.backward(pass, fused_ ? dc : act2_.backward(pass, dc), param_grads), true,
+                                    param_grads);
+  const Array& da = conv1_.backward(pass, bn1_.backward(pass, fused_ ? db : act1_.backward(pass, db), param_grads), true,
+                                    param_grads);
   Slot& s = slots_[pass];
   be_->add(dsum, da, s.dx);  // the identity path and the block path
   return s.dx;
@@ -111,14 +116,10 @@ Generator::Generator(const GanConfig& c)
       up2_(ps_, "up2", deconv(4 * c.ngf, 2 * c.ngf, 4, 2, 1)),
       up3_(ps_, "up3", deconv(2 * c.ngf, c.ngf, 4, 2, 1)),
       up4_(ps_, "up4", deconv(c.ngf, 3, 4, 2, 1)),
-      bn0_(ps_, "bn0", 8 * c.ngf),
-      bn1_(ps_, "bn1", 4 * c.ngf),
-      bn2_(ps_, "bn2", 2 * c.ngf),
-      bn3_(ps_, "bn3", c.ngf),
-      relu0_(Act::kRelu),
-      relu1_(Act::kRelu),
-      relu2_(Act::kRelu),
-      relu3_(Act::kRelu),
+      bn0_(ps_, "bn0", 8 * c.ngf, /*fuse_relu=*/c.arch == Arch::kPlain),
+      bn1_(ps_, "bn1", 4 * c.ngf, /*fuse_relu=*/c.arch == Arch::kPlain),
+      bn2_(ps_, "bn2", 2 * c.ngf, /*fuse_relu=*/true),
+      bn3_(ps_, "bn3", c.ngf, /*fuse_relu=*/true),
       tanh_(Act::kTanh) {
   if (c.arch == Arch::kV2) {
     res0_ = std::make_unique<ResBlock>(ps_, "res0", 8 * c.ngf, Act::kRelu, 0.0f);
@@ -134,7 +135,7 @@ void Generator::bind(Backend& be) {
   fc_act_.bind(be);
   for (Conv* c : {&up0_, &up1_, &up2_, &up3_, &up4_}) c->bind(be);
   for (BatchNorm* b : {&bn0_, &bn1_, &bn2_, &bn3_}) b->bind(be);
-  for (Activation* a : {&relu0_, &relu1_, &relu2_, &relu3_, &tanh_}) a->bind(be);
+  tanh_.bind(be);
   if (res0_) res0_->bind(be), res1_->bind(be);
 }
 
@@ -145,22 +146,22 @@ const Array& Generator::forward(int pass, const Array& z, const Array& emb, bool
   s.h4 = be_->reshape(h, {n, cfg_.proj_dim, 1, 1});
   be_->concat(be_->reshape(z, {n, cfg_.z_dim, 1, 1}), s.h4, s.x);
   const Array* a = &bn0_.forward(pass, up0_.forward(pass, s.x), training);
-  a = res0_ ? &res0_->forward(pass, *a, training) : &relu0_.forward(pass, *a);
+  if (res0_) a = &res0_->forward(pass, *a, training);
   a = &bn1_.forward(pass, up1_.forward(pass, *a), training);
-  a = res1_ ? &res1_->forward(pass, *a, training) : &relu1_.forward(pass, *a);
-  a = &relu2_.forward(pass, bn2_.forward(pass, up2_.forward(pass, *a), training));
-  a = &relu3_.forward(pass, bn3_.forward(pass, up3_.forward(pass, *a), training));
+  if (res1_) a = &res1_->forward(pass, *a, training);
+  a = &bn2_.forward(pass, up2_.forward(pass, *a), training);
+  a = &bn3_.forward(pass, up3_.forward(pass, *a), training);
   return tanh_.forward(pass, up4_.forward(pass, *a));
 }
 
 void Generator::backward(int pass, const Array& dimage) {
   Slot& s = slots_[pass];
   const Array* d = &up4_.backward(pass, tanh_.backward(pass, dimage), true);
-  d = &up3_.backward(pass, bn3_.backward(pass, relu3_.backward(pass, *d)), true);
-  d = &up2_.backward(pass, bn2_.backward(pass, relu2_.backward(pass, *d)), true);
-  d = res1_ ? &res1_->backward(pass, *d, true) : &relu1_.backward(pass, *d);
+  d = &up3_.backward(pass, bn3_.backward(pass, *d), true);
+  d = &up2_.backward(pass, bn2_.backward(pass, *d), true);
+  if (res1_) d = &res1_->backward(pass, *d, true);
   d = &up1_.backward(pass, bn1_.backward(pass, *d), true);
-  d = res0_ ? &res0_->backward(pass, *d, true) : &relu0_.backward(pass, *d);
+  if (res0_) d = &res0_->backward(pass, *d, true);
   d = &up0_.backward(pass, bn0_.backward(pass, *d), true);
   be_->concat_backward(*d, cfg_.z_dim, s.dz, s.dh4);
   s.dh = be_->reshape(s.dh4, {s.dh4.dim(0), cfg_.proj_dim});

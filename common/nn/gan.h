@@ -33,6 +33,7 @@ class ResBlock {
 
  private:
   Backend* be_ = nullptr;
+  bool fused_;  // ReLU blocks fuse it into the batch norms
   Conv conv1_, conv2_, conv3_;
   BatchNorm bn1_, bn2_, bn3_;
   Activation act1_, act2_, act_out_;
@@ -61,8 +62,8 @@ class Generator {
   Linear fc_;
   Activation fc_act_;
   Conv up0_, up1_, up2_, up3_, up4_;
-  BatchNorm bn0_, bn1_, bn2_, bn3_;
-  Activation relu0_, relu1_, relu2_, relu3_, tanh_;
+  BatchNorm bn0_, bn1_, bn2_, bn3_;  // with their ReLU fused, except where a residual block follows
+  Activation tanh_;
   std::unique_ptr<ResBlock> res0_, res1_;
   struct Slot {
     Array h4, x, dx, dz, dh4, dh;

@@ -78,8 +78,8 @@ const Array& Conv::backward(int pass, const Array& dy, bool need_dx, bool param_
   return s.dx;
 }
 
-BatchNorm::BatchNorm(ParamSet& ps, std::string name, i64 channels, float eps, float momentum)
-    : ps_(ps), name_(std::move(name)), eps_(eps), momentum_(momentum) {
+BatchNorm::BatchNorm(ParamSet& ps, std::string name, i64 channels, bool fuse_relu, float eps, float momentum)
+    : ps_(ps), name_(std::move(name)), eps_(eps), momentum_(momentum), fuse_relu_(fuse_relu) {
   ps.add_param(name_ + ".weight", {channels}, Init::kOnesNormal002);
   ps.add_param(name_ + ".bias", {channels}, Init::kZeros);
   ps.add_buffer(name_ + ".running_mean", {channels}, Init::kZeros);
@@ -89,7 +89,7 @@ BatchNorm::BatchNorm(ParamSet& ps, std::string name, i64 channels, float eps, fl
 
 void BatchNorm::bind(Backend& be) {
   be_ = &be;
-  op_ = be.make_batchnorm(eps_);
+  op_ = be.make_batchnorm(eps_, fuse_relu_);
   const Shape c = ps_.param(name_ + ".weight").shape;
   scratch_gamma_ = be.zeros(c);
   scratch_beta_ = be.zeros(c);

@@ -70,7 +70,9 @@ class Conv {
 
 class BatchNorm {
  public:
-  BatchNorm(ParamSet& ps, std::string name, i64 channels, float eps = 1e-5f, float momentum = 0.1f);
+  // fuse_relu: the layer computes relu(batchnorm(x)) in one op where the backend can.
+  BatchNorm(ParamSet& ps, std::string name, i64 channels, bool fuse_relu = false, float eps = 1e-5f,
+            float momentum = 0.1f);
   void bind(Backend& be);
   // training: batch statistics, running statistics updated; else running statistics.
   const Array& forward(int pass, const Array& x, bool training);
@@ -84,6 +86,7 @@ class BatchNorm {
   ParamSet& ps_;
   std::string name_;
   float eps_, momentum_;
+  bool fuse_relu_;
   std::unique_ptr<BatchNormOp> op_;
   Backend* be_ = nullptr;
   Array scratch_gamma_, scratch_beta_;  // gradient sinks when param_grads is false

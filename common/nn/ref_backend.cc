@@ -51,6 +51,7 @@ class RefConv : public ConvOp {
  public:
   explicit RefConv(const ConvSpec& s) : s_(s) {}
   void forward(const Array& x, const Array& w, const Array* b, Array& y) override {
+    check_conv_bias(s_, b, "forward");
     auto d = s_.dims(x.shape);
     ensure(y, s_.output_shape(x.shape));
     if (s_.transposed) ref::conv_transpose2d_forward(d, ptr(x), ptr(w), b ? ptr(*b) : nullptr, ptr(y));
@@ -63,6 +64,7 @@ class RefConv : public ConvOp {
     else ref::conv2d_backward_data(d, ptr(dy), ptr(w), ptr(dx));
   }
   void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) override {
+    check_conv_bias(s_, db, "backward_weights");
     auto d = s_.dims(x.shape);
     if (s_.transposed) ref::conv_transpose2d_backward_weights(d, ptr(x), ptr(dy), ptr(dw), db ? ptr(*db) : nullptr);
     else ref::conv2d_backward_weights(d, ptr(x), ptr(dy), ptr(dw), db ? ptr(*db) : nullptr);
@@ -89,7 +91,7 @@ class RefLinear : public LinearOp {
 
 class RefBatchNorm : public BatchNormOp {
  public:
-  explicit RefBatchNorm(float eps) : eps_(eps) {}
+  RefBatchNorm(float eps, bool relu) : eps_(eps), relu_(relu) {}
   void forward_train(const Array& x, const Array& gamma, const Array& beta, Array& running_mean, Array& running_var,
                      float momentum, Array& y, BatchNormSaved& saved) override {
     ensure(y, x.shape);
@@ -97,22 +99,35 @@ class RefBatchNorm : public BatchNormOp {
     ensure(saved.var, {x.dim(1)});
     ref::batchnorm_forward_train(x.dim(0), x.dim(1), spatial(x.shape), ptr(x), ptr(gamma), ptr(beta), eps_, momentum,
                                  ptr(y), ptr(saved.mean), ptr(saved.var), ptr(running_mean), ptr(running_var));
+    if (relu_) {
+      ref::act_forward(Act::kRelu, 0.0f, y.numel(), ptr(y), ptr(y));
+      saved.out = y;
+    }
   }
   void forward_infer(const Array& x, const Array& gamma, const Array& beta, const Array& running_mean,
                      const Array& running_var, Array& y) override {
     ensure(y, x.shape);
     ref::batchnorm_forward_infer(x.dim(0), x.dim(1), spatial(x.shape), ptr(x), ptr(gamma), ptr(beta), eps_,
                                  ptr(running_mean), ptr(running_var), ptr(y));
+    if (relu_) ref::act_forward(Act::kRelu, 0.0f, y.numel(), ptr(y), ptr(y));
   }
   void backward(const Array& x, const Array& dy, const Array& gamma, const BatchNormSaved& saved, Array& dx,
                 Array& dgamma, Array& dbeta) override {
     ensure(dx, x.shape);
-    ref::batchnorm_backward(x.dim(0), x.dim(1), spatial(x.shape), ptr(x), ptr(dy), ptr(gamma), ptr(saved.mean),
+    const float* g = ptr(dy);
+    std::vector<float> masked;
+    if (relu_) {
+      masked.resize(static_cast<std::size_t>(dy.numel()));
+      ref::act_backward(Act::kRelu, 0.0f, dy.numel(), ptr(saved.out), ptr(dy), masked.data());
+      g = masked.data();
+    }
+    ref::batchnorm_backward(x.dim(0), x.dim(1), spatial(x.shape), ptr(x), g, ptr(gamma), ptr(saved.mean),
                             ptr(saved.var), eps_, ptr(dx), ptr(dgamma), ptr(dbeta));
   }
 
  private:
   float eps_;
+  bool relu_;
 };
 
 class RefAct : public ActOp {
@@ -168,7 +183,9 @@ class RefBackend : public Backend {
 
   std::unique_ptr<ConvOp> make_conv(const ConvSpec& spec) override { return std::make_unique<RefConv>(spec); }
   std::unique_ptr<LinearOp> make_linear() override { return std::make_unique<RefLinear>(); }
-  std::unique_ptr<BatchNormOp> make_batchnorm(float eps) override { return std::make_unique<RefBatchNorm>(eps); }
+  std::unique_ptr<BatchNormOp> make_batchnorm(float eps, bool fuse_relu) override {
+    return std::make_unique<RefBatchNorm>(eps, fuse_relu);
+  }
   std::unique_ptr<ActOp> make_act(Act act, float alpha) override { return std::make_unique<RefAct>(act, alpha); }
 
   void replicate(const Array& x, i64 h, i64 w, Array& y) override {

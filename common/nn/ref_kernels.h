@@ -368,13 +368,14 @@ struct AdamHyper {
 // step counts from 1.
 template <typename T>
 void adam_step(const AdamHyper& h, i64 step, i64 n, T* p, const T* g, T* m, T* v) {
-  const T b1 = T(h.beta1), b2 = T(h.beta2);
+  // 1 - beta is formed in double and then rounded, as PyTorch passes it to its float kernels.
+  const T b1 = T(h.beta1), b2 = T(h.beta2), omb1 = T(1.0 - h.beta1), omb2 = T(1.0 - h.beta2);
   const T bc1 = T(1) - T(std::pow(h.beta1, double(step)));
   const T bc2_sqrt = T(std::sqrt(1.0 - std::pow(h.beta2, double(step))));
   const T step_size = T(h.lr) / bc1;
   for (i64 i = 0; i < n; ++i) {
-    m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-    v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
+    m[i] = b1 * m[i] + omb1 * g[i];
+    v[i] = b2 * v[i] + omb2 * g[i] * g[i];
     const T denom = std::sqrt(v[i]) / bc2_sqrt + T(h.eps);
     p[i] -= step_size * m[i] / denom;
   }
@@ -386,9 +387,9 @@ struct RmspropHyper {
 
 template <typename T>
 void rmsprop_step(const RmspropHyper& h, i64 n, T* p, const T* g, T* v) {
-  const T a = T(h.alpha);
+  const T a = T(h.alpha), oma = T(1.0 - h.alpha);
   for (i64 i = 0; i < n; ++i) {
-    v[i] = a * v[i] + (T(1) - a) * g[i] * g[i];
+    v[i] = a * v[i] + oma * g[i] * g[i];
     p[i] -= T(h.lr) * g[i] / (std::sqrt(v[i]) + T(h.eps));
   }
 }
