@@ -99,8 +99,23 @@ void ensure(Array& y, const Shape& shape, const memory::desc& md) {
 
 void execute(const dnnl::primitive& p, const std::unordered_map<int, memory>& args) { p.execute(stream(), args); }
 
+// Reorder primitives, made once per pair of layouts and reused (the set is small: the layouts
+// of a network's edges).
 void reorder(const memory& src, const memory& dst) {
-  dnnl::reorder(src, dst).execute(stream(), const_cast<memory&>(src), const_cast<memory&>(dst));
+  struct Entry {
+    memory::desc from, to;
+    dnnl::reorder prim;
+  };
+  static std::vector<Entry> cache;
+  const memory::desc from = src.get_desc(), to = dst.get_desc();
+  dnnl::reorder* prim = nullptr;
+  for (Entry& e : cache)
+    if (e.from == from && e.to == to) prim = &e.prim;
+  if (!prim) {
+    cache.push_back({from, to, dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to))});
+    prim = &cache.back().prim;
+  }
+  prim->execute(stream(), const_cast<memory&>(src), const_cast<memory&>(dst));
 }
 
 // The memory of x in layout md: x itself when it already is, else x reordered into buf (kept by
@@ -609,7 +624,17 @@ class DnnlBackend : public Backend {
     ensure(dx, s, plain_md(s));
     ref::replicate_backward(dy.dim(0), dy.dim(1), dy.dim(2) * dy.dim(3), plain(dy, rep_bwd_buf_), data(dx));
   }
-  void concat(const Array& a, const Array& b, Array& y) override {
+  void concat(const Array& a_in, const Array& b_in, Array& y) override {
+    // Inputs of different layout families (a blocked feature map and a plain replicated text
+    // vector) would send oneDNN to its reference concat; bring both to plain first (these are
+    // small: N x (8 ndf + proj) x 4 x 4).
+    const bool mixed = is_plain(a_in) != is_plain(b_in);
+    if (mixed) {
+      to_plain(a_in, concat_a_);
+      to_plain(b_in, concat_b_);
+    }
+    const Array& a = mixed ? concat_a_ : a_in;
+    const Array& b = mixed ? concat_b_ : b_in;
     auto key = std::make_pair(mem(a).get_desc(), mem(b).get_desc());
     ConcatPlan* p = nullptr;
     for (auto& c : concats_)
@@ -704,6 +729,7 @@ class DnnlBackend : public Backend {
   std::vector<std::unique_ptr<ConcatPlan>> concats_;
   std::vector<std::unique_ptr<BinaryPlan>> binaries_;
   memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_;
+  Array concat_a_, concat_b_;
 };
 
 }  // namespace

@@ -5,7 +5,10 @@
 namespace t2i::nn {
 
 namespace {
-enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGen = 3 };
+// D's passes in one step. The generator's pass runs after the D step has finished its backward
+// passes, so it reuses the activations of pass 0 instead of holding a fourth set.
+enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGenPass = 0 };
+enum Logits { kSr = 0, kSw = 1, kSf = 2, kSg = 3 };
 
 Array constant(Backend& be, i64 n, float v) {
   std::vector<float> host(static_cast<std::size_t>(n), v);
@@ -36,12 +39,12 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& h_wrong, co
 
   // D step: three passes, each with its own activations; gradients accumulate.
   d_.params().zero_grads();
-  logits_[kRealRight] = d_.forward(kRealRight, x, h, true);
-  logits_[kRealWrong] = d_.forward(kRealWrong, x, h_wrong, true);
-  logits_[kFake] = d_.forward(kFake, fake_, h, true);
-  const float loss_d = be_.bce_with_logits(logits_[kRealRight], ones_, &w_real_, &dlogits_[kRealRight]) +
-               be_.bce_with_logits(logits_[kRealWrong], zeros_, &w_wrong_, &dlogits_[kRealWrong]) +
-               be_.bce_with_logits(logits_[kFake], zeros_, &w_fake_, &dlogits_[kFake]);
+  be_.to_plain(d_.forward(kRealRight, x, h, true), logits_[kSr]);
+  be_.to_plain(d_.forward(kRealWrong, x, h_wrong, true), logits_[kSw]);
+  be_.to_plain(d_.forward(kFake, fake_, h, true), logits_[kSf]);
+  const float loss_d = be_.bce_with_logits(logits_[kSr], ones_, &w_real_, &dlogits_[kSr]) +
+                       be_.bce_with_logits(logits_[kSw], zeros_, &w_wrong_, &dlogits_[kSw]) +
+                       be_.bce_with_logits(logits_[kSf], zeros_, &w_fake_, &dlogits_[kSf]);
   for (int p : {kRealRight, kRealWrong, kFake}) d_.backward(p, dlogits_[p], /*need_dimage=*/false, /*param_grads=*/true);
   opt_d_.step();
   return loss_d;
@@ -50,9 +53,9 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& h_wrong, co
 float GanClsStep::run_g(const Array& h) {
   // G step through the updated D.
   g_.params().zero_grads();
-  logits_[kGen] = d_.forward(kGen, fake_, h, true);
-  const float loss_g = be_.bce_with_logits(logits_[kGen], ones_, nullptr, &dlogits_[kGen]);
-  const Array& dfake = d_.backward(kGen, dlogits_[kGen], /*need_dimage=*/true, /*param_grads=*/false);
+  be_.to_plain(d_.forward(kGenPass, fake_, h, true), logits_[kSg]);
+  const float loss_g = be_.bce_with_logits(logits_[kSg], ones_, nullptr, &dlogits_[kSg]);
+  const Array& dfake = d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
   g_.backward(0, dfake);
   opt_g_.step();
   return loss_g;

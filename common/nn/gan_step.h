@@ -32,7 +32,7 @@ class GanClsStep {
 
   // What the last run produced, for tests and progress reports.
   const Array& fake() const { return fake_; }
-  const Array& logits(int pass) const { return logits_[pass]; }  // 0 s_r, 1 s_w, 2 s_f, 3 s_g
+  const Array& logits(int which) const { return logits_[which]; }  // 0 s_r, 1 s_w, 2 s_f, 3 s_g
 
  private:
   Backend& be_;
@@ -41,7 +41,7 @@ class GanClsStep {
   float cls_weight_;
   Adam opt_g_, opt_d_;
   Array ones_, zeros_, w_real_, w_wrong_, w_fake_;
-  Array fake_, logits_[4], dlogits_[4];
+  Array fake_, logits_[4], dlogits_[4];  // logits_ are copies, kept after D's slots are reused
 };
 
 }  // namespace t2i::nn

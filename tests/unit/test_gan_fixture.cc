@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "checkpoint.h"
 #include "nn/gan_step.h"
@@ -121,6 +122,43 @@ TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, GanFixture,
                          ::testing::Values(Case{"plain", "ref"}, Case{"v2", "ref"}, Case{"plain", "cpu"}, Case{"v2", "cpu"}),
                          case_name);
+
+}  // namespace
+}  // namespace t2i::nn
+
+namespace t2i::nn {
+namespace {
+
+// Same seed, same backend, same thread count: the same bits, for a whole training step of both
+// nets (two independent runs from the same initial weights and inputs).
+TEST(GanDeterminism, TwoRunsGiveIdenticalBits) {
+  for (const char* arch : {"plain", "v2"}) {
+    Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_step_" + arch + ".safetensors");
+    GanConfig cfg = GanConfig::from_metadata(fx.metadata);
+    std::vector<float> results[2];
+    for (int run = 0; run < 2; ++run) {
+      auto be = make_backend("cpu");
+      Generator g(cfg);
+      Discriminator d(cfg);
+      g.bind(*be);
+      d.bind(*be);
+      g.params().init(5);
+      d.params().init(6);
+      GanClsStep step(*be, g, d);
+      Array x = upload(*be, fx.get("in/x_real")), h = upload(*be, fx.get("in/emb_right")),
+            hw = upload(*be, fx.get("in/emb_wrong")), z = upload(*be, fx.get("in/z"));
+      for (int i = 0; i < 2; ++i) step.run(x, h, hw, z);
+      const std::vector<const Array*> outputs{&step.fake(),        &g.params().data(), &g.params().grads(),
+                                              &d.params().data(),  &d.params().grads(), &d.params().buffers()};
+      for (const Array* a : outputs) {
+        std::vector<float> v = to_vector(*be, *a);
+        results[run].insert(results[run].end(), v.begin(), v.end());
+      }
+    }
+    ASSERT_EQ(results[0].size(), results[1].size());
+    EXPECT_EQ(std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)), 0) << arch;
+  }
+}
 
 }  // namespace
 }  // namespace t2i::nn
