@@ -31,6 +31,23 @@ nn::Array random_array(nn::Backend& be, const Shape& shape, nn::Rng& rng, bool u
   return nn::upload(be, t);
 }
 
+// Where the time goes: one row per layer and pass, slowest first, per iteration.
+void print_layers(const char* what, const std::map<std::string, nn::ProfileEntry>& entries, int iters, double per_iter_s) {
+  std::vector<std::pair<std::string, nn::ProfileEntry>> rows(entries.begin(), entries.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+  double total = 0;
+  std::string table = fmt::format("{}:\n{:<18} {:>6} {:>10} {:>8} {:>9}\n", what, "layer op", "calls", "ms/iter", "GFLOP", "GFLOP/s");
+  for (const auto& [k, e] : rows) {
+    total += e.seconds;
+    table += fmt::format("{:<18} {:>6} {:>10.2f} {:>8.2f} {:>9.1f}\n", k, e.calls / iters, 1e3 * e.seconds / iters,
+                         static_cast<double>(e.flops) / 1e9 / iters, e.seconds > 0 ? e.flops / 1e9 / e.seconds : 0.0);
+  }
+  table += fmt::format("{:<18} {:>6} {:>10.2f}\n", "layers total", "", 1e3 * total / iters);
+  table += fmt::format("{:<18} {:>6} {:>10.2f}   (activations, plumbing, losses, optimiser, copies)\n\n", "other", "",
+                       1e3 * (per_iter_s - total / iters));
+  std::fputs(table.c_str(), stderr);
+}
+
 double peak_rss_mib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -109,12 +126,16 @@ int main(int argc, char** argv) {
     // Generator inference: batch-norm with running statistics, no backward.
     std::vector<double> gen;
     for (int i = 0; i < warmup + iters; ++i) {
+      if (i == warmup) prof.entries.clear();
+      prof.enabled = i >= warmup && layers;
       auto t0 = Clock::now();
       const nn::Array& img = g.forward(0, z, h, /*training=*/false);
       std::vector<float> host = nn::to_vector(*be, img);  // the images must reach the host
       double s = seconds_since(t0);
       if (i >= warmup) gen.push_back(static_cast<double>(n) / s);
     }
+    std::map<std::string, nn::ProfileEntry> gen_layers = prof.entries;
+    prof.enabled = false;
 
     const double med = median(times), best = *std::min_element(times.begin(), times.end());
     fmt::print("bench\timpl=t2igan\tbackend={}\tarch={}\tbatch={}\tthreads={}\titer_median_s={:.4f}\titer_best_s={:.4f}"
@@ -123,20 +144,8 @@ int main(int argc, char** argv) {
                flops / 1e9 / med);
 
     if (layers) {
-      double total = 0;
-      for (const auto& [k, e] : per_layer) total += e.seconds;
-      std::vector<std::pair<std::string, nn::ProfileEntry>> rows(per_layer.begin(), per_layer.end());
-      std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
-      const double per_iter = static_cast<double>(iters);
-      std::string table = fmt::format("{:<18} {:>6} {:>10} {:>8} {:>9}\n", "layer op", "calls", "ms/iter", "GFLOP", "GFLOP/s");
-      for (const auto& [k, e] : rows)
-        table += fmt::format("{:<18} {:>6} {:>10.2f} {:>8.2f} {:>9.1f}\n", k, e.calls / iters, 1e3 * e.seconds / per_iter,
-                             e.flops / 1e9 / per_iter, e.seconds > 0 ? e.flops / 1e9 / e.seconds : 0.0);
-      const double sum_ms = 1e3 * total / per_iter;
-      table += fmt::format("{:<18} {:>6} {:>10.2f}\n", "layers total", "", sum_ms);
-      table += fmt::format("{:<18} {:>6} {:>10.2f}   (activations, plumbing, losses, Adam)\n", "other", "",
-                           1e3 * med - sum_ms);
-      std::fputs(table.c_str(), stderr);
+      print_layers("training iteration", per_layer, iters, med);
+      print_layers("generator inference", gen_layers, iters, static_cast<double>(n) / median(gen));
     }
     return 0;
   });

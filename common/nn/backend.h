@@ -55,9 +55,12 @@ class ConvOp {
  public:
   virtual ~ConvOp() = default;
   // y = conv(x, w) + b; b is given exactly when the spec has a bias (RuntimeError otherwise).
-  virtual void forward(const Array& x, const Array& w, const Array* b, Array& y) = 0;
+  // w_version: a number that changes whenever w's values change (ParamSet::version()), so a
+  // backend may keep w converted to its own layout between calls; 0 means unknown.
+  virtual void forward(const Array& x, const Array& w, const Array* b, Array& y, std::uint64_t w_version = 0) = 0;
   // dx = d conv / dx applied to dy; x_shape is the forward input's shape.
-  virtual void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx) = 0;
+  virtual void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx,
+                             std::uint64_t w_version = 0) = 0;
   // dw += ..., db += ... (db given exactly when the spec has a bias).
   virtual void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) = 0;
 };

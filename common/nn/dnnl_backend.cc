@@ -151,21 +151,21 @@ class DnnlConv : public ConvOp {
  public:
   explicit DnnlConv(const ConvSpec& s) : s_(s) {}
 
-  void forward(const Array& x, const Array& w, const Array* b, Array& y) override {
+  void forward(const Array& x, const Array& w, const Array* b, Array& y, std::uint64_t w_version) override {
     check_conv_bias(s_, b, "forward");
     Plan& p = plan(x.shape);
     const memory& src = as(x, p.fwd.src_desc(), p.src_buf);
-    const memory& wts = as(w, p.fwd.weights_desc(), p.wts_buf);
+    const memory& wts = weights(w, p.fwd.weights_desc(), p.wts_buf, p.wts_version, w_version);
     ensure(y, p.out_shape, p.fwd.dst_desc());
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DST, mem(y)}};
     if (b) args[DNNL_ARG_BIAS] = mem(*b);
     execute(p.fwd_prim, args);
   }
 
-  void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx) override {
+  void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx, std::uint64_t w_version) override {
     Plan& p = plan(x_shape);
     const memory& ddst = as(dy, p.bwd_data.diff_dst_desc(), p.ddst_buf_data);
-    const memory& wts = as(w, p.bwd_data.weights_desc(), p.wts_buf_bwd);
+    const memory& wts = weights(w, p.bwd_data.weights_desc(), p.wts_buf_bwd, p.wts_bwd_version, w_version);
     ensure(dx, x_shape, p.bwd_data.diff_src_desc());
     execute(p.bwd_data_prim, {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DIFF_SRC, mem(dx)}});
   }
@@ -218,7 +218,20 @@ class DnnlConv : public ConvOp {
     } bwd_w;
     dnnl::primitive fwd_prim, bwd_data_prim, bwd_w_prim;
     memory src_buf, wts_buf, wts_buf_bwd, ddst_buf_data, src_buf_w, ddst_buf_w, dw, db, dw_plain, db_plain;
+    // The weights version (and storage) the reordered copies hold; 0: none.
+    std::uint64_t wts_version = 0, wts_bwd_version = 0;
   };
+
+  // The weights in the primitive's layout, reordered only when they changed since the last call
+  // (a known, equal version of the same storage).
+  static const memory& weights(const Array& w, const memory::desc& md, memory& buf, std::uint64_t& held,
+                               std::uint64_t version) {
+    const memory& m = mem(w);
+    if (m.get_desc() == md) return m;
+    if (version != 0 && held == version && buf && buf.get_desc() == md) return buf;
+    held = version;
+    return as(w, md, buf);
+  }
 
   Plan& plan(const Shape& in) {
     auto it = plans_.find(in);
@@ -302,17 +315,26 @@ class ConvWeights {
 class DnnlConvOp : public ConvOp {
  public:
   explicit DnnlConvOp(const ConvSpec& s) : s_(s), conv_(s) {}
-  void forward(const Array& x, const Array& w, const Array* b, Array& y) override {
-    conv_.forward(x, logical(w), b, y);
+  void forward(const Array& x, const Array& w, const Array* b, Array& y, std::uint64_t w_version) override {
+    conv_.forward(x, logical(w), b, y, versioned(w, w_version));
   }
-  void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx) override {
-    conv_.backward_data(dy, logical(w), x_shape, dx);
+  void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx, std::uint64_t w_version) override {
+    conv_.backward_data(dy, logical(w), x_shape, dx, versioned(w, w_version));
   }
   void backward_weights(const Array& x, const Array& dy, Array& dw, Array* db) override {
     conv_.backward_weights(x, dy, dw_logical(dw), db);
   }
 
  private:
+  // A version is only trusted for the storage it was first given with.
+  std::uint64_t versioned(const Array& w, std::uint64_t version) {
+    if (version == 0) return 0;
+    if (versioned_data_ != data(w)) {
+      versioned_data_ = data(w);
+      ++epoch_;
+    }
+    return version + (epoch_ << 40);
+  }
   // Cached per underlying pointer: parameter views do not move.
   const Array& logical(const Array& w) {
     if (w_cache_.empty() || data(w_cache_) != data(w)) w_cache_ = ConvWeights::logical(w, s_.transposed);
@@ -325,6 +347,8 @@ class DnnlConvOp : public ConvOp {
   ConvSpec s_;
   DnnlConv conv_;
   Array w_cache_, dw_cache_;
+  const float* versioned_data_ = nullptr;
+  std::uint64_t epoch_ = 0;
 };
 
 // ---- Linear (inner product, plain layouts: gemm) -----------------------------------------

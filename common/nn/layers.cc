@@ -61,7 +61,7 @@ const Array& Conv::forward(int pass, const Array& x) {
   Slot& s = slots_[pass];
   s.x = x;
   ProfileScope scope(ps_.tag + "." + name_, "fwd", 2 * conv_macs(spec_, x.shape));
-  op_->forward(x, ps_.param(name_ + ".weight"), spec_.bias ? &ps_.param(name_ + ".bias") : nullptr, s.y);
+  op_->forward(x, ps_.param(name_ + ".weight"), spec_.bias ? &ps_.param(name_ + ".bias") : nullptr, s.y, ps_.version());
   return s.y;
 }
 
@@ -73,7 +73,7 @@ const Array& Conv::backward(int pass, const Array& dy, bool need_dx, bool param_
   }
   if (need_dx) {
     ProfileScope scope(ps_.tag + "." + name_, "bwd-d", 2 * conv_macs(spec_, s.x.shape));
-    op_->backward_data(dy, ps_.param(name_ + ".weight"), s.x.shape, s.dx);
+    op_->backward_data(dy, ps_.param(name_ + ".weight"), s.x.shape, s.dx, ps_.version());
   }
   return s.dx;
 }

@@ -53,7 +53,10 @@ void Adam::bind(Backend& be, ParamSet& ps) {
   step_ = 0;
 }
 
-void Adam::step() { be_->adam_step(h_, ++step_, ps_->data(), ps_->grads(), m_, v_); }
+void Adam::step() {
+  be_->adam_step(h_, ++step_, ps_->data(), ps_->grads(), m_, v_);
+  ps_->bump_version();
+}
 
 void Adam::save_to(Checkpoint& ck, const std::string& prefix) const {
   save_flat(*be_, *ps_, m_, ck, prefix, "exp_avg");
@@ -76,6 +79,7 @@ void Rmsprop::bind(Backend& be, ParamSet& ps) {
 void Rmsprop::step() {
   ++step_;
   be_->rmsprop_step(h_, ps_->data(), ps_->grads(), v_);
+  ps_->bump_version();
 }
 
 void Rmsprop::save_to(Checkpoint& ck, const std::string& prefix) const {

@@ -1,5 +1,6 @@
 #include "nn/params.h"
 
+#include <atomic>
 #include <cmath>
 
 #include "error.h"
@@ -36,6 +37,12 @@ i64 numel_of(const Shape& s) {
   return n;
 }
 }  // namespace
+
+// Versions are unique across all parameter sets, so a copy keyed by one can never match another.
+std::uint64_t ParamSet::next_version() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
 
 void ParamSet::add_param(const std::string& name, const Shape& shape, Init init) {
   index_[name] = entries_.size();
@@ -89,6 +96,7 @@ void ParamSet::init(std::uint64_t seed) {
   if (buffer_count_) be_->upload(buffers.data(), flat_b);
   for (auto& [name, v] : counters_) v = 0;
   zero_grads();
+  bump_version();
 }
 
 Array& ParamSet::param(const std::string& name) {
@@ -155,6 +163,7 @@ void ParamSet::load_from(const Checkpoint& ck, const std::string& prefix) {
   }
   be_->upload(params.data(), data_);
   be_->upload(buffers.data(), buffers_);
+  bump_version();
 }
 
 }  // namespace t2i::nn

@@ -68,6 +68,10 @@ class ParamSet {
   i64 size() const { return param_count_; }
   const std::vector<Entry>& entries() const { return entries_; }
   void zero_grads();
+  // Changes whenever the parameters' values may have changed (init, load, an optimiser step):
+  // backends keep converted copies of weights while it stays the same.
+  std::uint64_t version() const { return version_; }
+  void bump_version() { version_ = next_version(); }
 
   // Every tensor by name (parameters, buffers, counters), as a checkpoint would hold it.
   void save_to(Checkpoint& ck, const std::string& prefix) const;
@@ -81,6 +85,8 @@ class ParamSet {
   std::vector<std::string> counter_names_;
   std::map<std::string, std::int64_t> counters_;
   i64 param_count_ = 0, buffer_count_ = 0;
+  static std::uint64_t next_version();
+  std::uint64_t version_ = next_version();
   Backend* be_ = nullptr;
   Array data_, grads_, buffers_;
   std::map<std::string, Array> views_, grad_views_;

@@ -50,14 +50,14 @@ i64 spatial(const Shape& s) {
 class RefConv : public ConvOp {
  public:
   explicit RefConv(const ConvSpec& s) : s_(s) {}
-  void forward(const Array& x, const Array& w, const Array* b, Array& y) override {
+  void forward(const Array& x, const Array& w, const Array* b, Array& y, std::uint64_t) override {
     check_conv_bias(s_, b, "forward");
     auto d = s_.dims(x.shape);
     ensure(y, s_.output_shape(x.shape));
     if (s_.transposed) ref::conv_transpose2d_forward(d, ptr(x), ptr(w), b ? ptr(*b) : nullptr, ptr(y));
     else ref::conv2d_forward(d, ptr(x), ptr(w), b ? ptr(*b) : nullptr, ptr(y));
   }
-  void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx) override {
+  void backward_data(const Array& dy, const Array& w, const Shape& x_shape, Array& dx, std::uint64_t) override {
     auto d = s_.dims(x_shape);
     ensure(dx, x_shape);
     if (s_.transposed) ref::conv_transpose2d_backward_data(d, ptr(dy), ptr(w), ptr(dx));
