@@ -106,13 +106,14 @@ void reorder(const memory& src, const memory& dst) {
     memory::desc from, to;
     dnnl::reorder prim;
   };
+  static dnnl::engine& eng = engine();  // made first, so it outlives the cached primitives
   static std::vector<Entry> cache;
   const memory::desc from = src.get_desc(), to = dst.get_desc();
   dnnl::reorder* prim = nullptr;
   for (Entry& e : cache)
     if (e.from == from && e.to == to) prim = &e.prim;
   if (!prim) {
-    cache.push_back({from, to, dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to))});
+    cache.push_back({from, to, dnnl::reorder(dnnl::reorder::primitive_desc(eng, from, eng, to))});
     prim = &cache.back().prim;
   }
   prim->execute(stream(), const_cast<memory&>(src), const_cast<memory&>(dst));
