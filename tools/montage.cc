@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "cli.h"
 #include "error.h"
@@ -44,6 +45,42 @@ void draw_text(Image& img, int x0, int y0, const std::string& text, int scale, c
   }
 }
 
+// Greedy word wrap into lines of at most `width` characters (a long word is cut).
+std::vector<std::string> wrap(const std::string& text, std::size_t width, std::size_t max_lines) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::size_t i = 0;
+  while (i < text.size() && lines.size() < max_lines) {
+    std::size_t j = text.find(' ', i);
+    std::string word = text.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    i = j == std::string::npos ? text.size() : j + 1;
+    if (word.empty()) continue;
+    if (word.size() > width) word = word.substr(0, width);
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      lines.push_back(line);
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty() && lines.size() < max_lines) lines.push_back(line);
+  return lines;
+}
+
+// Captions by key from "key<TAB>caption" lines (list-captions output): the first of each key.
+std::map<std::string, std::string> read_captions(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::size_t n = 0;
+  for (const std::string& line : read_lines(path)) {
+    ++n;
+    if (line.empty()) continue;
+    auto tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0)
+      fail<InputError>("{}:{}: expected 'key<TAB>caption'", path, n);
+    out.emplace(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return out;
+}
+
 void parse_colour(const std::string& text, std::uint8_t* rgb) {
   unsigned v = 0;
   char extra = 0;
@@ -64,8 +101,8 @@ int main(int argc, char** argv) {
                  "png-to-tensor photos/ | montage --cols 4 --tile 64 -o contact.png",
       .see_also = "tensor-to-png(1), png-to-tensor(1), t2i-stream(5)",
   });
-  std::string in_path = "-", out_path = "-", tile_text, background = "ffffff";
-  int cols = 8, pad = 2, label_scale = 2, max_images = 4096;
+  std::string in_path = "-", out_path = "-", tile_text, background = "ffffff", captions_path;
+  int cols = 8, pad = 2, label_scale = 2, max_images = 4096, caption_lines = 3;
   bool labels = false, by_group = false;
   cli.options().add_options()
       ("input,i", po::value(&in_path)->default_value(in_path), "input stream ('-': stdin)")
@@ -74,6 +111,8 @@ int main(int argc, char** argv) {
       ("rows-by-group", po::bool_switch(&by_group), "start a new row whenever the key's group (the part before the last '/') changes")
       ("labels", po::bool_switch(&labels), "label each row with the group of its first key, in a column on the left")
       ("label-scale", po::value(&label_scale)->default_value(label_scale), "size of label text: pixels per font dot")
+      ("captions", po::value(&captions_path), "write each image's caption under it, from 'key<TAB>caption' lines (list-captions); a key's group also matches")
+      ("caption-lines", po::value(&caption_lines)->default_value(caption_lines), "lines of caption text under each image")
       ("tile", po::value(&tile_text), "resize each image to N x N or W x H (default: the first image's size)")
       ("pad", po::value(&pad)->default_value(pad), "pixels between and around tiles")
       ("background", po::value(&background)->default_value(background), "colour between tiles, hex RRGGBB")
@@ -84,6 +123,9 @@ int main(int argc, char** argv) {
     if (pad < 0 || pad > 256) fail<UsageError>("--pad {}: expected 0 to 256", pad);
     if (label_scale < 1 || label_scale > 16) fail<UsageError>("--label-scale {}: expected 1 to 16", label_scale);
     if (max_images < 1) fail<UsageError>("--max-images {}: expected at least 1", max_images);
+    if (caption_lines < 1 || caption_lines > 20) fail<UsageError>("--caption-lines {}: expected 1 to 20", caption_lines);
+    std::map<std::string, std::string> captions;
+    if (!captions_path.empty()) captions = read_captions(captions_path);
     std::uint8_t bg[3], ink[3];
     parse_colour(background, bg);
     const bool dark = bg[0] + bg[1] + bg[2] < 384;
@@ -124,8 +166,18 @@ int main(int argc, char** argv) {
       for (const auto& r : rows) longest = std::max(longest, group_of(r.front()->key).size());
       label_w = std::min<int>(static_cast<int>(longest) * glyph_w, 64 * glyph_w) + pad;
     }
+    // Caption text under each tile, in the font at scale 1.
+    const int line_h = font5x8::kHeight + 2;
+    const int caption_h = captions.empty() ? 0 : caption_lines * line_h + 2;
+    const std::size_t chars_per_line = static_cast<std::size_t>(std::max(1, (tw + 1) / (font5x8::kWidth + 1)));
+    auto caption_of = [&](const std::string& key) -> const std::string* {
+      auto it = captions.find(key);
+      if (it == captions.end()) it = captions.find(group_of(key));
+      return it == captions.end() ? nullptr : &it->second;
+    };
+    const int cell_h = th + caption_h;
     const std::int64_t width = pad + label_w + static_cast<std::int64_t>(max_cols) * (tw + pad);
-    const std::int64_t height = pad + static_cast<std::int64_t>(rows.size()) * (th + pad);
+    const std::int64_t height = pad + static_cast<std::int64_t>(rows.size()) * (cell_h + pad);
     if (width > kMaxImageSide || height > kMaxImageSide)
       fail<UsageError>("the grid would be {}x{} pixels, over {}; use fewer images, --cols or a smaller --tile", width, height,
                        kMaxImageSide);
@@ -133,7 +185,7 @@ int main(int argc, char** argv) {
     Image grid(static_cast<int>(width), static_cast<int>(height), 3);
     fill_rect(grid, 0, 0, grid.width, grid.height, bg);
     for (std::size_t r = 0; r < rows.size(); ++r) {
-      const int y = pad + static_cast<int>(r) * (th + pad);
+      const int y = pad + static_cast<int>(r) * (cell_h + pad);
       if (labels) {
         int ty = y + std::max(0, (th - font5x8::kHeight * label_scale) / 2);
         draw_text(grid, pad, ty, group_of(rows[r].front()->key), label_scale, ink, label_w - pad);
@@ -142,6 +194,11 @@ int main(int argc, char** argv) {
         const Image& img = rows[r][c]->image;
         const int x = pad + label_w + static_cast<int>(c) * (tw + pad);
         for (int yy = 0; yy < th; ++yy) std::copy(img.at(0, yy), img.at(0, yy) + tw * 3, grid.at(x, y + yy));
+        if (const std::string* text = caption_of(rows[r][c]->key)) {
+          const auto lines = wrap(*text, chars_per_line, static_cast<std::size_t>(caption_lines));
+          for (std::size_t l = 0; l < lines.size(); ++l)
+            draw_text(grid, x, y + th + 2 + static_cast<int>(l) * line_h, lines[l], 1, ink, tw);
+        }
       }
     }
     OutputFile out(out_path);

@@ -29,6 +29,21 @@ sed 's/grp-/grp_/' groups.t2i | montage --rows-by-group --labels --label-scale 1
 cmp -s labelled.png relabelled.png && fail "labels not drawn: different keys gave the same picture"
 pass "rows by group and labels"
 
+# Captions under each image, by key or by the key's group, wrapped to the tile width.
+printf 'grp-a\ta small red bird with a long pointed beak\ngrp-b/0\tshort\n' > caps.tsv
+montage --rows-by-group --captions caps.tsv --caption-lines 1 --pad 1 < groups.t2i > cap1.png
+[ "$(shape cap1.png)" = "[3,67,29]" ] || fail "captioned shape $(shape cap1.png)"   # rows 9 + 10 + 2 high, 3 rows
+montage --rows-by-group --captions caps.tsv --pad 1 < groups.t2i > cap3.png
+[ "$(shape cap3.png)" = "[3,127,29]" ] || fail "3-line captioned shape $(shape cap3.png)"
+sed 's/\ta small/\tb small/' caps.tsv > caps2.tsv
+montage --rows-by-group --captions caps2.tsv --caption-lines 1 --pad 1 < groups.t2i > cap1b.png
+cmp -s cap1.png cap1b.png && fail "captions not drawn: other text gave the same picture"
+printf 'no tab here\n' > badcaps.tsv
+expect_exit 2 montage --captions badcaps.tsv -i six.t2i
+grep -q "badcaps.tsv:1: expected 'key<TAB>caption'" "$TMP/err" || fail "$(cat "$TMP/err")"
+expect_exit 1 montage --captions caps.tsv --caption-lines 0 -i six.t2i
+pass "captions"
+
 expect_exit 2 montage < /dev/null
 grep -q "no images" "$TMP/err" || fail "$(cat "$TMP/err")"
 expect_exit 2 montage -i "$DATA/bad/truncated-record.t2i" -o never.png
