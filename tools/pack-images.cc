@@ -1,14 +1,13 @@
 // pack-images: the images of a CUB-200-2011 or Oxford-102 dataset folder as a tensor stream.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <exception>
 
 #include "cli.h"
 #include "error.h"
 #include "image.h"
 #include "loaders/dataset.h"
 #include "log.h"
+#include "parallel.h"
 #include "progress.h"
 #include "stream.h"
 
@@ -49,36 +48,24 @@ int main(int argc, char** argv) {
     t2i::log::debug("{}: {} layout, {} images, {} selected", ds.root, t2i::data::layout_name(ds.layout), ds.images.size(),
                     selected.size());
 
-    // Decode in parallel, a batch at a time, and write in dataset order.
+    // Decode on every core, write in dataset order.
     t2i::StreamWriter writer(out_path);
     t2i::Progress progress("packing images", selected.size());
-    const std::size_t batch = 256;
-    std::vector<t2i::Tensor> decoded(batch);
-    std::vector<std::exception_ptr> errors(batch);
-    for (std::size_t start = 0; start < selected.size(); start += batch) {
-      const std::size_t n = std::min(batch, selected.size() - start);
-#pragma omp parallel for schedule(dynamic)
-      for (std::size_t i = 0; i < n; ++i) {
-        const t2i::data::ImageEntry& e = ds.images[selected[start + i]];
-        try {
+    t2i::ordered_parallel<t2i::Tensor>(
+        selected.size(), 256,
+        [&](std::size_t i) {
+          const t2i::data::ImageEntry& e = ds.images[selected[i]];
           t2i::Image image = t2i::read_image(e.image_path);
           if (use_bbox)
             image = t2i::data::crop(image, t2i::data::crop_rect(*e.bbox, margin, image.width, image.height,
                                                                 fmt::format("{} (image id {})", e.image_path, e.id)));
           image = t2i::convert_channels(image, 3);
-          image = t2i::resize_area(image, size, size);
-          decoded[i] = t2i::image_to_tensor(image);
-        } catch (...) {
-          errors[i] = std::current_exception();  // exceptions must not leave an OpenMP region
-        }
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        if (errors[i]) std::rethrow_exception(errors[i]);
-        writer.write(ds.images[selected[start + i]].key, decoded[i]);
-        decoded[i] = t2i::Tensor();
-        progress.add();
-      }
-    }
+          return t2i::image_to_tensor(t2i::resize_area(image, size, size));
+        },
+        [&](std::size_t i, t2i::Tensor t) {
+          writer.write(ds.images[selected[i]].key, t);
+          progress.add();
+        });
     writer.close();
     progress.finish();
     t2i::log::info("wrote {} images ({} split{}, {}x{}) of {} to {}", writer.records(), split_text,

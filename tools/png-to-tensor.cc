@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <exception>
 #include <filesystem>
 
 #include "cli.h"
@@ -10,6 +9,7 @@
 #include "file.h"
 #include "image.h"
 #include "log.h"
+#include "parallel.h"
 #include "progress.h"
 #include "stream.h"
 
@@ -91,37 +91,24 @@ int main(int argc, char** argv) {
     if (cli.args().empty() && list_file.empty()) t2i::fail<t2i::UsageError>("no images given");
     std::vector<Input> inputs = collect(cli.args(), list_file);
 
-    // Decode in parallel, a batch at a time, and write in input order.
+    // Decode on every core, write in input order.
     t2i::StreamWriter writer(out_path);
     t2i::Progress progress("reading images", inputs.size());
-    const std::size_t batch = 256;
-    std::vector<t2i::Tensor> decoded(batch);
-    std::vector<std::exception_ptr> errors(batch);
-    for (std::size_t start = 0; start < inputs.size(); start += batch) {
-      const std::size_t n = std::min(batch, inputs.size() - start);
-#pragma omp parallel for schedule(dynamic)
-      for (std::size_t i = 0; i < n; ++i) {
-        const Input& in = inputs[start + i];
-        try {
-          t2i::Image image = t2i::read_image(in.path);
+    t2i::ordered_parallel<t2i::Tensor>(
+        inputs.size(), 256,
+        [&](std::size_t i) {
+          t2i::Image image = t2i::read_image(inputs[i].path);
           if (channels) image = t2i::convert_channels(image, channels);
           if (width) image = t2i::resize_area(image, width, height);
-          decoded[i] = dtype_text == "uint8" ? t2i::image_to_tensor(image) : t2i::image_to_float_tensor(image);
-        } catch (...) {
-          errors[i] = std::current_exception();  // exceptions must not leave an OpenMP region
-        }
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        const Input& in = inputs[start + i];
-        if (errors[i]) std::rethrow_exception(errors[i]);
-        std::string key = key_prefix + in.key;
-        if (auto problem = t2i::key_problem(key); !problem.empty())
-          t2i::fail<t2i::InputError>("{}: cannot use '{}' as a key: {}", in.path, t2i::printable_key(key), problem);
-        writer.write(key, decoded[i]);
-        decoded[i] = t2i::Tensor();
-        progress.add();
-      }
-    }
+          return dtype_text == "uint8" ? t2i::image_to_tensor(image) : t2i::image_to_float_tensor(image);
+        },
+        [&](std::size_t i, t2i::Tensor t) {
+          std::string key = key_prefix + inputs[i].key;
+          if (auto problem = t2i::key_problem(key); !problem.empty())
+            t2i::fail<t2i::InputError>("{}: cannot use '{}' as a key: {}", inputs[i].path, t2i::printable_key(key), problem);
+          writer.write(key, t);
+          progress.add();
+        });
     writer.close();
     progress.finish();
     t2i::log::info("wrote {} images to {}", writer.records(), writer.name());
