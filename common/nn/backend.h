@@ -106,6 +106,50 @@ class ActOp {
   virtual void backward(const Array& y, const Array& dy, Array& dx) = 0;
 };
 
+// Max pooling over time (MaxPool1d, no padding, floor mode): x [N,C,T] -> y [N,C,(T - k) / s + 1].
+// `saved` keeps the argmax of one forward pass, so one op can serve several passes.
+struct PoolSaved {
+  Shape x_shape;
+  std::shared_ptr<ArrayImpl> extra;  // backend workspace (argmax indices, oneDNN's workspace)
+};
+
+class PoolOp {
+ public:
+  virtual ~PoolOp() = default;
+  virtual void forward(const Array& x, Array& y, PoolSaved& saved) = 0;
+  // dx (overwritten, shape saved.x_shape) routes dy to the first maximum of each window.
+  virtual void backward(const Array& dy, const PoolSaved& saved, Array& dx) = 0;
+};
+
+// A single-layer, unidirectional recurrent layer over time with h0 = 0, as PyTorch's nn.GRU and
+// nn.RNN(nonlinearity='relu') with batch_first (see ref::rnn_forward for the equations).
+using ref::RnnCell;
+struct RnnSpec {
+  RnnCell cell = RnnCell::kGru;
+  i64 input = 0, hidden = 0;
+  i64 gates() const { return ref::rnn_gates(cell); }
+};
+
+// What backward needs from one forward pass. x and H are the caller's arrays, held by handle:
+// leave their contents unchanged until backward.
+struct RnnSaved {
+  Array x, h;
+  Array ws;  // the gate workspace (ref::rnn_workspace_size), plain
+};
+
+class RnnOp {
+ public:
+  virtual ~RnnOp() = default;
+  // x [N,T,I]; w_ih [G Hd, I], w_hh [G Hd, Hd], b_ih, b_hh [G Hd] (PyTorch's layout and gate
+  // order); H [N,T,Hd] receives every hidden state.
+  virtual void forward(const Array& x, const Array& w_ih, const Array& w_hh, const Array& b_ih, const Array& b_hh,
+                       Array& H, RnnSaved& saved) = 0;
+  // Backpropagation through time from dH [N,T,Hd]: dx overwritten; dw_ih, dw_hh, db_ih, db_hh
+  // accumulated (+=).
+  virtual void backward(const Array& dH, const Array& w_ih, const Array& w_hh, const RnnSaved& saved, Array& dx,
+                        Array& dw_ih, Array& dw_hh, Array& db_ih, Array& db_hh) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -130,6 +174,9 @@ class Backend {
   // the gradient with respect to that output.
   virtual std::unique_ptr<BatchNormOp> make_batchnorm(float eps, bool fuse_relu = false) = 0;
   virtual std::unique_ptr<ActOp> make_act(Act act, float alpha) = 0;
+  // MaxPool1d(kernel k, stride s).
+  virtual std::unique_ptr<PoolOp> make_maxpool1d(i64 k, i64 s) = 0;
+  virtual std::unique_ptr<RnnOp> make_rnn(const RnnSpec& spec) = 0;
 
   // Plumbing. Outputs are (re)allocated as needed.
   // x [N,C] -> y [N,C,H,W]; backward sums over H,W.
@@ -142,11 +189,17 @@ class Backend {
   virtual void add(const Array& a, const Array& b, Array& y) = 0;
   // acc += x (same shape).
   virtual void accumulate(const Array& x, Array& acc) = 0;
+  // The mean over time of h [N,T,D] -> y [N,D]; backward spreads dy [N,D] over t steps.
+  virtual void mean_time(const Array& h, Array& y) = 0;
+  virtual void mean_time_backward(const Array& dy, i64 t, Array& dh) = 0;
 
   // Losses over plain arrays; return the loss and write the gradient (if dz non-null).
   // logits and targets [N]; weights [N] or null; mean over N.
   virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;
   virtual float mse(const Array& a, const Array& b, Array* da) = 0;
+  // The DS-SJE symmetric hinge (ref::dssje_loss) of image features v [B,D] against text
+  // features t [B,D]; dv and dt (either may be null) are overwritten with the gradient.
+  virtual float dssje_loss(const Array& v, const Array& t, Array* dv, Array* dt) = 0;
 
   // Optimisers over flat plain arrays.
   virtual void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) = 0;

@@ -571,6 +571,215 @@ class DnnlAct : public ActOp {
   std::vector<std::unique_ptr<Plan>> plans_;
 };
 
+// ---- Max pooling over time ---------------------------------------------------------------
+// oneDNN's 1D max pooling on x [N,C,T] as it lies (plain ncw, or any 3D layout it came in),
+// the output in the layout the primitive prefers; the workspace (argmax) lives in PoolSaved.
+struct PoolWorkspace : ArrayImpl {
+  memory mem;
+  void* plan = nullptr;  // the op's Plan that wrote it
+};
+
+class DnnlMaxPool : public PoolOp {
+ public:
+  DnnlMaxPool(i64 k, i64 s) : k_(k), s_(s) {
+    if (k < 1 || s < 1) fail<RuntimeError>("max pooling needs kernel and stride >= 1, not {} and {}", k, s);
+  }
+  void forward(const Array& x, Array& y, PoolSaved& saved) override {
+    if (x.shape.size() != 3 || x.dim(2) < k_)
+      fail<RuntimeError>("max pooling of kernel {} given {}", k_, shape_text(x.shape));
+    Plan& p = plan(x.shape, mem(x).get_desc());
+    ensure(y, p.out_shape, p.fwd_pd.dst_desc());
+    auto ws = std::dynamic_pointer_cast<PoolWorkspace>(saved.extra);
+    if (!ws || ws->mem.get_desc() != p.fwd_pd.workspace_desc()) {
+      ws = std::make_shared<PoolWorkspace>();
+      ws->mem = new_memory(p.fwd_pd.workspace_desc());
+    }
+    ws->plan = &p;
+    saved.extra = ws;
+    saved.x_shape = x.shape;
+    execute(p.fwd, {{DNNL_ARG_SRC, mem(x)}, {DNNL_ARG_DST, mem(y)}, {DNNL_ARG_WORKSPACE, ws->mem}});
+  }
+  void backward(const Array& dy, const PoolSaved& saved, Array& dx) override {
+    auto ws = std::dynamic_pointer_cast<PoolWorkspace>(saved.extra);
+    if (!ws) fail<RuntimeError>("max pooling backward without its forward");
+    bool mine = false;
+    for (auto& q : plans_) mine = mine || q.get() == ws->plan;
+    if (!mine) fail<RuntimeError>("max pooling backward given another op's forward");
+    Plan& p = *static_cast<Plan*>(ws->plan);
+    ensure(dx, saved.x_shape, p.bwd_pd.diff_src_desc());
+    execute(p.bwd, {{DNNL_ARG_DIFF_DST, as(dy, p.bwd_pd.diff_dst_desc(), p.ddst_buf)},
+                    {DNNL_ARG_WORKSPACE, ws->mem},
+                    {DNNL_ARG_DIFF_SRC, mem(dx)}});
+  }
+
+ private:
+  struct Plan {
+    Shape x_shape, out_shape;
+    memory::desc src_md;
+    dnnl::pooling_forward::primitive_desc fwd_pd;
+    dnnl::pooling_backward::primitive_desc bwd_pd;
+    dnnl::primitive fwd, bwd;
+    memory ddst_buf;
+  };
+  Plan& plan(const Shape& xs, const memory::desc& md) {
+    for (auto& p : plans_)
+      if (p->x_shape == xs && p->src_md == md) return *p;
+    auto p = std::make_unique<Plan>();
+    p->x_shape = xs;
+    p->src_md = md;
+    p->out_shape = {xs[0], xs[1], ref::maxpool1d_out_len(xs[2], k_, s_)};
+    // Floor mode: the right padding (negative when the stride leaves a tail) makes oneDNN's
+    // output length (T - k + pr) / s + 1 equal to (T - k) / s + 1.
+    const i64 pr = (p->out_shape[2] - 1) * s_ + k_ - xs[2];
+    using dnnl::algorithm;
+    p->fwd_pd = {dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, algorithm::pooling_max, md,
+                                             any_md(p->out_shape), {s_}, {k_}, {0}, {pr}),
+                 engine()};
+    p->bwd_pd = {dnnl::pooling_backward::desc(algorithm::pooling_max, any_md(xs), p->fwd_pd.dst_desc(), {s_}, {k_}, {0},
+                                              {pr}),
+                 engine(), p->fwd_pd};
+    p->fwd = dnnl::pooling_forward(p->fwd_pd);
+    p->bwd = dnnl::pooling_backward(p->bwd_pd);
+    plans_.push_back(std::move(p));
+    return *plans_.back();
+  }
+  i64 k_, s_;
+  std::vector<std::unique_ptr<Plan>> plans_;
+};
+
+// ---- Recurrent layers --------------------------------------------------------------------
+// Row-major sgemm C = alpha op(A) op(B) + beta C.
+void gemm(char ta, char tb, i64 m, i64 n, i64 k, const float* a, i64 lda, const float* b, i64 ldb, float beta, float* c,
+          i64 ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (i64 i = 0; i < m; ++i)
+      for (i64 j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  if (dnnl::sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc) != dnnl::status::success)
+    fail<RuntimeError>("cpu backend: sgemm failed");
+}
+
+float sigmoid(float v) { return ref::act_forward(Act::kSigmoid, 0.0f, v); }
+
+// The input projections of all time steps in one GEMM, the recurrent ones a GEMM per step, the
+// gates in loops; backward gathers the gate gradients of all steps and finishes dx, dw_ih and
+// dw_hh in one GEMM each.
+class DnnlRnn : public RnnOp {
+ public:
+  explicit DnnlRnn(const RnnSpec& s) : s_(s) {}
+  void forward(const Array& x, const Array& w_ih, const Array& w_hh, const Array& b_ih, const Array& b_hh, Array& H,
+               RnnSaved& saved) override {
+    if (x.shape.size() != 3 || x.dim(2) != s_.input)
+      fail<RuntimeError>("recurrent layer of input {} given {}", s_.input, shape_text(x.shape));
+    const i64 N = x.dim(0), T = x.dim(1), I = s_.input, Hd = s_.hidden, GH = s_.gates() * Hd;
+    const float* xp = plain(x, x_buf_);
+    const float *wi = plain(w_ih, wi_buf_), *wh = plain(w_hh, wh_buf_), *bi = plain(b_ih, bi_buf_),
+                *bh = plain(b_hh, bh_buf_);
+    const Shape hs{N, T, Hd}, wss{std::max<i64>(1, ref::rnn_workspace_size(s_.cell, N, T, Hd))};
+    ensure(H, hs, plain_md(hs));
+    ensure(saved.ws, wss, plain_md(wss));
+    float* h = data(H);
+    float* ws = data(saved.ws);
+    xi_.resize(static_cast<std::size_t>(N * T * GH));
+    hh_.resize(static_cast<std::size_t>(N * GH));
+    gemm('N', 'T', N * T, GH, I, xp, I, wi, I, 0.0f, xi_.data(), GH);
+    for (i64 t = 0; t < T; ++t) {
+      if (t > 0) gemm('N', 'T', N, GH, Hd, h + (t - 1) * Hd, T * Hd, wh, Hd, 0.0f, hh_.data(), GH);
+      else std::fill(hh_.begin(), hh_.end(), 0.0f);
+      for (i64 n = 0; n < N; ++n) {
+        const float* gi = xi_.data() + (n * T + t) * GH;
+        const float* gh = hh_.data() + n * GH;
+        float* ht = h + (n * T + t) * Hd;
+        if (s_.cell == RnnCell::kRelu) {
+          for (i64 k = 0; k < Hd; ++k) ht[k] = std::max(0.0f, gi[k] + bi[k] + gh[k] + bh[k]);
+          continue;
+        }
+        const float* hp = t > 0 ? ht - Hd : nullptr;
+        float* w = ws + (n * T + t) * 4 * Hd;
+        for (i64 k = 0; k < Hd; ++k) {
+          const float r = sigmoid(gi[k] + bi[k] + gh[k] + bh[k]);
+          const float z = sigmoid(gi[Hd + k] + bi[Hd + k] + gh[Hd + k] + bh[Hd + k]);
+          const float hn = gh[2 * Hd + k] + bh[2 * Hd + k];
+          const float nn = std::tanh(gi[2 * Hd + k] + bi[2 * Hd + k] + r * hn);
+          w[k] = r, w[Hd + k] = z, w[2 * Hd + k] = nn, w[3 * Hd + k] = hn;
+          ht[k] = (1.0f - z) * nn + z * (hp ? hp[k] : 0.0f);
+        }
+      }
+    }
+    saved.x = x;
+    saved.h = H;
+  }
+
+  void backward(const Array& dH, const Array& w_ih, const Array& w_hh, const RnnSaved& saved, Array& dx, Array& dw_ih,
+                Array& dw_hh, Array& db_ih, Array& db_hh) override {
+    if (saved.x.empty()) fail<RuntimeError>("recurrent layer backward without its forward");
+    for (const Array* g : {&dw_ih, &dw_hh, &db_ih, &db_hh})
+      if (!is_plain(*g)) fail<RuntimeError>("recurrent layer: parameter gradients must be plain");
+    const i64 N = saved.x.dim(0), T = saved.x.dim(1), I = s_.input, Hd = s_.hidden, GH = s_.gates() * Hd;
+    const float* xp = plain(saved.x, x_buf_);
+    const float* h = plain(saved.h, h_buf_);
+    const float* dh = plain(dH, dh_buf_);
+    const float *wi = plain(w_ih, wi_buf_), *wh = plain(w_hh, wh_buf_);
+    const float* ws = data(saved.ws);
+    ensure(dx, saved.x.shape, plain_md(saved.x.shape));
+    const auto nt = static_cast<std::size_t>(N * T);
+    gi_.assign(nt * static_cast<std::size_t>(GH), 0.0f);
+    gh_.assign(nt * static_cast<std::size_t>(GH), 0.0f);
+    carry_.assign(static_cast<std::size_t>(N * Hd), 0.0f);
+    for (i64 t = T - 1; t >= 0; --t) {
+      for (i64 n = 0; n < N; ++n) {
+        float* gi = gi_.data() + (n * T + t) * GH;
+        float* gh = gh_.data() + (n * T + t) * GH;
+        const float* ht = h + (n * T + t) * Hd;
+        const float* dht = dh + (n * T + t) * Hd;
+        float* c = carry_.data() + n * Hd;
+        for (i64 k = 0; k < Hd; ++k) {
+          const float g = dht[k] + c[k];
+          if (s_.cell == RnnCell::kRelu) {
+            gi[k] = gh[k] = ht[k] > 0.0f ? g : 0.0f;
+            c[k] = 0.0f;
+            continue;
+          }
+          const float* w = ws + (n * T + t) * 4 * Hd;
+          const float r = w[k], z = w[Hd + k], nn = w[2 * Hd + k], hn = w[3 * Hd + k];
+          const float hprev = t > 0 ? ht[k - Hd] : 0.0f;
+          const float dn = g * (1.0f - z) * (1.0f - nn * nn);
+          const float dz = g * (hprev - nn) * z * (1.0f - z);
+          const float dr = dn * hn * r * (1.0f - r);
+          gi[k] = dr, gi[Hd + k] = dz, gi[2 * Hd + k] = dn;
+          gh[k] = dr, gh[Hd + k] = dz, gh[2 * Hd + k] = dn * r;
+          c[k] = g * z;
+        }
+      }
+      // dL/dh_{t-1} += gh_t W_hh.
+      if (t > 0) gemm('N', 'N', N, Hd, GH, gh_.data() + t * GH, T * GH, wh, Hd, 1.0f, carry_.data(), Hd);
+    }
+    gemm('N', 'N', N * T, I, GH, gi_.data(), GH, wi, I, 0.0f, data(dx), I);
+    gemm('T', 'N', GH, I, N * T, gi_.data(), GH, xp, I, 1.0f, data(dw_ih), I);
+    // The previous hidden states, zero at t = 0.
+    hprev_.assign(nt * static_cast<std::size_t>(Hd), 0.0f);
+    for (i64 n = 0; n < N; ++n)
+      std::copy(h + n * T * Hd, h + (n * T + T - 1) * Hd, hprev_.begin() + (n * T + 1) * Hd);
+    gemm('T', 'N', GH, Hd, N * T, gh_.data(), GH, hprev_.data(), Hd, 1.0f, data(dw_hh), Hd);
+    float *dbi = data(db_ih), *dbh = data(db_hh);
+    for (std::size_t r = 0; r < nt; ++r)
+      for (i64 k = 0; k < GH; ++k) {
+        dbi[k] += gi_[r * static_cast<std::size_t>(GH) + static_cast<std::size_t>(k)];
+        dbh[k] += gh_[r * static_cast<std::size_t>(GH) + static_cast<std::size_t>(k)];
+      }
+  }
+
+ private:
+  static const float* plain(const Array& a, memory& buf) {
+    return static_cast<const float*>(as(a, plain_md(a.shape), buf).get_data_handle());
+  }
+  RnnSpec s_;
+  memory x_buf_, h_buf_, dh_buf_, wi_buf_, wh_buf_, bi_buf_, bh_buf_;
+  std::vector<float> xi_, hh_, gi_, gh_, carry_, hprev_;
+};
+
 // ---- The backend -------------------------------------------------------------------------
 class DnnlBackend : public Backend {
  public:
@@ -636,6 +845,8 @@ class DnnlBackend : public Backend {
     return std::make_unique<DnnlBatchNorm>(eps, fuse_relu);
   }
   std::unique_ptr<ActOp> make_act(Act act, float alpha) override { return std::make_unique<DnnlAct>(act, alpha); }
+  std::unique_ptr<PoolOp> make_maxpool1d(i64 k, i64 s) override { return std::make_unique<DnnlMaxPool>(k, s); }
+  std::unique_ptr<RnnOp> make_rnn(const RnnSpec& spec) override { return std::make_unique<DnnlRnn>(spec); }
 
   // Small plumbing on plain layouts with loops: these arrays are at most N x 640 x 4 x 4.
   void replicate(const Array& x, i64 h, i64 w, Array& y) override {
@@ -699,6 +910,48 @@ class DnnlBackend : public Backend {
     execute(p.prim, {{DNNL_ARG_SRC_0, mem(acc)}, {DNNL_ARG_SRC_1, as(x, md, p.buf)}, {DNNL_ARG_DST, mem(acc)}});
   }
 
+  void mean_time(const Array& h, Array& y) override {
+    const Shape s{h.dim(0), h.dim(2)};
+    ensure(y, s, plain_md(s));
+    ref::mean_time_forward(h.dim(0), h.dim(1), h.dim(2), plain(h, mean_buf_), data(y));
+  }
+  void mean_time_backward(const Array& dy, i64 t, Array& dh) override {
+    const Shape s{dy.dim(0), t, dy.dim(1)};
+    ensure(dh, s, plain_md(s));
+    ref::mean_time_backward(dy.dim(0), t, dy.dim(1), plain(dy, mean_buf_), data(dh));
+  }
+  // S = V T^T by GEMM, the hinge terms in loops, dV = dS T and dT = dS^T V by GEMM.
+  float dssje_loss(const Array& v_in, const Array& t_in, Array* dv, Array* dtx) override {
+    if (v_in.shape.size() != 2 || v_in.shape != t_in.shape)
+      fail<RuntimeError>("dssje_loss given {} and {}", shape_text(v_in.shape), shape_text(t_in.shape));
+    const i64 B = v_in.dim(0), D = v_in.dim(1);
+    memory tbuf;
+    const float* v = plain(v_in, loss_buf_);
+    const float* t = plain(t_in, tbuf);
+    const auto bb = static_cast<std::size_t>(B * B);
+    std::vector<float> sm(bb), ds(bb, 0.0f);
+    gemm('N', 'T', B, B, D, v, D, t, D, 0.0f, sm.data(), B);
+    const float scale = 1.0f / static_cast<float>(B * B);
+    double loss = 0;
+    auto at = [B](i64 i, i64 j) { return static_cast<std::size_t>(i * B + j); };
+    for (i64 i = 0; i < B; ++i)
+      for (i64 j = 0; j < B; ++j) {
+        if (j == i) continue;
+        const float m1 = 1.0f + sm[at(i, j)] - sm[at(i, i)], m2 = 1.0f + sm[at(j, i)] - sm[at(i, i)];
+        if (m1 > 0) loss += m1, ds[at(i, j)] += scale, ds[at(i, i)] -= scale;
+        if (m2 > 0) loss += m2, ds[at(j, i)] += scale, ds[at(i, i)] -= scale;
+      }
+    if (dv) {
+      ensure(*dv, v_in.shape, plain_md(v_in.shape));
+      gemm('N', 'N', B, D, B, ds.data(), B, t, D, 0.0f, data(*dv), D);
+    }
+    if (dtx) {
+      ensure(*dtx, t_in.shape, plain_md(t_in.shape));
+      gemm('T', 'N', B, D, B, ds.data(), B, v, D, 0.0f, data(*dtx), D);
+    }
+    return static_cast<float>(loss * double(scale));
+  }
+
   float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) override {
     if (dz) ensure(*dz, z.shape, plain_md(z.shape));
     return ref::bce_with_logits(z.numel(), plain(z, loss_buf_), data(t), w ? data(*w) : nullptr, dz ? data(*dz) : nullptr);
@@ -753,7 +1006,7 @@ class DnnlBackend : public Backend {
   }
   std::vector<std::unique_ptr<ConcatPlan>> concats_;
   std::vector<std::unique_ptr<BinaryPlan>> binaries_;
-  memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_;
+  memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_, mean_buf_;
   Array concat_a_, concat_b_;
 };
 

@@ -147,6 +147,66 @@ class RefAct : public ActOp {
   float alpha_;
 };
 
+struct HostIndex : ArrayImpl {
+  std::vector<i64> idx;
+};
+
+class RefMaxPool : public PoolOp {
+ public:
+  RefMaxPool(i64 k, i64 s) : k_(k), s_(s) {
+    if (k < 1 || s < 1) fail<RuntimeError>("max pooling needs kernel and stride >= 1, not {} and {}", k, s);
+  }
+  void forward(const Array& x, Array& y, PoolSaved& saved) override {
+    if (x.shape.size() != 3 || x.dim(2) < k_)
+      fail<RuntimeError>("max pooling of kernel {} given {}", k_, shape_text(x.shape));
+    const i64 to = ref::maxpool1d_out_len(x.dim(2), k_, s_);
+    ensure(y, {x.dim(0), x.dim(1), to});
+    auto ix = std::dynamic_pointer_cast<HostIndex>(saved.extra);
+    if (!ix) ix = std::make_shared<HostIndex>();
+    ix->idx.resize(static_cast<std::size_t>(y.numel()));
+    saved.extra = ix;
+    saved.x_shape = x.shape;
+    ref::maxpool1d_forward(x.dim(0), x.dim(1), x.dim(2), k_, s_, ptr(x), ptr(y), ix->idx.data());
+  }
+  void backward(const Array& dy, const PoolSaved& saved, Array& dx) override {
+    auto ix = std::dynamic_pointer_cast<HostIndex>(saved.extra);
+    if (!ix) fail<RuntimeError>("max pooling backward without its forward");
+    ensure(dx, saved.x_shape);
+    ref::maxpool1d_backward(dx.dim(0), dx.dim(1), dx.dim(2), dy.dim(2), ix->idx.data(), ptr(dy), ptr(dx));
+  }
+
+ private:
+  i64 k_, s_;
+};
+
+class RefRnn : public RnnOp {
+ public:
+  explicit RefRnn(const RnnSpec& s) : s_(s) {}
+  void forward(const Array& x, const Array& w_ih, const Array& w_hh, const Array& b_ih, const Array& b_hh, Array& H,
+               RnnSaved& saved) override {
+    if (x.shape.size() != 3 || x.dim(2) != s_.input)
+      fail<RuntimeError>("recurrent layer of input {} given {}", s_.input, shape_text(x.shape));
+    const i64 N = x.dim(0), T = x.dim(1);
+    ensure(H, {N, T, s_.hidden});
+    ensure(saved.ws, {std::max<i64>(1, ref::rnn_workspace_size(s_.cell, N, T, s_.hidden))});
+    ref::rnn_forward(s_.cell, N, T, s_.input, s_.hidden, ptr(x), ptr(w_ih), ptr(w_hh), ptr(b_ih), ptr(b_hh), ptr(H),
+                     ptr(saved.ws));
+    saved.x = x;
+    saved.h = H;
+  }
+  void backward(const Array& dH, const Array& w_ih, const Array& w_hh, const RnnSaved& saved, Array& dx,
+                Array& dw_ih, Array& dw_hh, Array& db_ih, Array& db_hh) override {
+    if (saved.x.empty()) fail<RuntimeError>("recurrent layer backward without its forward");
+    const i64 N = saved.x.dim(0), T = saved.x.dim(1);
+    ensure(dx, saved.x.shape);
+    ref::rnn_backward(s_.cell, N, T, s_.input, s_.hidden, ptr(saved.x), ptr(w_ih), ptr(w_hh), ptr(saved.h),
+                      ptr(saved.ws), ptr(dH), ptr(dx), ptr(dw_ih), ptr(dw_hh), ptr(db_ih), ptr(db_hh));
+  }
+
+ private:
+  RnnSpec s_;
+};
+
 class RefBackend : public Backend {
  public:
   const char* name() const override { return "ref"; }
@@ -187,6 +247,8 @@ class RefBackend : public Backend {
     return std::make_unique<RefBatchNorm>(eps, fuse_relu);
   }
   std::unique_ptr<ActOp> make_act(Act act, float alpha) override { return std::make_unique<RefAct>(act, alpha); }
+  std::unique_ptr<PoolOp> make_maxpool1d(i64 k, i64 s) override { return std::make_unique<RefMaxPool>(k, s); }
+  std::unique_ptr<RnnOp> make_rnn(const RnnSpec& spec) override { return std::make_unique<RefRnn>(spec); }
 
   void replicate(const Array& x, i64 h, i64 w, Array& y) override {
     ensure(y, {x.dim(0), x.dim(1), h, w});
@@ -213,6 +275,21 @@ class RefBackend : public Backend {
     float* p = ptr(acc);
     const float* q = ptr(x);
     for (i64 i = 0; i < x.numel(); ++i) p[i] += q[i];
+  }
+  void mean_time(const Array& h, Array& y) override {
+    ensure(y, {h.dim(0), h.dim(2)});
+    ref::mean_time_forward(h.dim(0), h.dim(1), h.dim(2), ptr(h), ptr(y));
+  }
+  void mean_time_backward(const Array& dy, i64 t, Array& dh) override {
+    ensure(dh, {dy.dim(0), t, dy.dim(1)});
+    ref::mean_time_backward(dy.dim(0), t, dy.dim(1), ptr(dy), ptr(dh));
+  }
+  float dssje_loss(const Array& v, const Array& t, Array* dv, Array* dt) override {
+    if (v.shape.size() != 2 || v.shape != t.shape)
+      fail<RuntimeError>("dssje_loss given {} and {}", shape_text(v.shape), shape_text(t.shape));
+    if (dv) ensure(*dv, v.shape);
+    if (dt) ensure(*dt, t.shape);
+    return ref::dssje_loss(v.dim(0), v.dim(1), ptr(v), ptr(t), dv ? ptr(*dv) : nullptr, dt ? ptr(*dt) : nullptr);
   }
   float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) override {
     if (dz) ensure(*dz, z.shape);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace t2i::nn::ref {
 
@@ -358,6 +359,197 @@ T mse(i64 n, const T* a, const T* b, T* da) {
     if (da) da[i] = T(2) * d / T(n);
   }
   return loss / T(n);
+}
+
+// ---- Max pooling over time: x [N,C,T] -> y [N,C,TO], TO = (T - k) / s + 1 (no padding) -------
+// argmax (optional, [N,C,TO]) receives the input time index of each output's maximum: the first
+// one on ties, as PyTorch's MaxPool1d.
+inline i64 maxpool1d_out_len(i64 T, i64 k, i64 s) { return T >= k ? (T - k) / s + 1 : 0; }
+
+template <typename T>
+void maxpool1d_forward(i64 N, i64 C, i64 Tn, i64 k, i64 s, const T* x, T* y, i64* argmax) {
+  const i64 TO = maxpool1d_out_len(Tn, k, s);
+  for (i64 nc = 0; nc < N * C; ++nc)
+    for (i64 o = 0; o < TO; ++o) {
+      i64 best = o * s;
+      for (i64 j = 1; j < k; ++j)
+        if (x[nc * Tn + o * s + j] > x[nc * Tn + best]) best = o * s + j;
+      y[nc * TO + o] = x[nc * Tn + best];
+      if (argmax) argmax[nc * TO + o] = best;
+    }
+}
+
+// dx (overwritten) from dy and the forward's argmax.
+template <typename T>
+void maxpool1d_backward(i64 N, i64 C, i64 Tn, i64 TO, const i64* argmax, const T* dy, T* dx) {
+  std::fill(dx, dx + N * C * Tn, T(0));
+  for (i64 nc = 0; nc < N * C; ++nc)
+    for (i64 o = 0; o < TO; ++o) dx[nc * Tn + argmax[nc * TO + o]] += dy[nc * TO + o];
+}
+
+// ---- Mean over time: h [N,T,D] -> y [N,D] ---------------------------------------------------
+template <typename T>
+void mean_time_forward(i64 N, i64 Tn, i64 D, const T* h, T* y) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 d = 0; d < D; ++d) {
+      T acc = 0;
+      for (i64 t = 0; t < Tn; ++t) acc += h[(n * Tn + t) * D + d];
+      y[n * D + d] = acc / T(Tn);
+    }
+}
+
+template <typename T>
+void mean_time_backward(i64 N, i64 Tn, i64 D, const T* dy, T* dh) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 t = 0; t < Tn; ++t)
+      for (i64 d = 0; d < D; ++d) dh[(n * Tn + t) * D + d] = dy[n * D + d] / T(Tn);
+}
+
+// ---- Recurrent layers: one layer, one direction, h0 = 0, batch first ------------------------
+// x [N,T,I] -> H [N,T,Hd], with PyTorch's parameters: w_ih [G Hd, I], w_hh [G Hd, Hd], b_ih and
+// b_hh [G Hd]. kGru (G = 3, nn.GRU, gates r, z, n):
+//   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
+//   n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h.
+// kRelu (G = 1, nn.RNN(nonlinearity='relu')): h' = relu(W_ih x + b_ih + W_hh h + b_hh).
+// The workspace ([N,T,4 Hd] for kGru: r, z, n, W_hn h + b_hn; nothing for kRelu) keeps what
+// backward needs besides x and H.
+enum class RnnCell { kGru, kRelu };
+
+inline i64 rnn_gates(RnnCell c) { return c == RnnCell::kGru ? 3 : 1; }
+inline i64 rnn_workspace_size(RnnCell c, i64 N, i64 Tn, i64 Hd) { return c == RnnCell::kGru ? N * Tn * 4 * Hd : 0; }
+
+template <typename T>
+void rnn_forward(RnnCell cell, i64 N, i64 Tn, i64 I, i64 Hd, const T* x, const T* w_ih, const T* w_hh, const T* b_ih,
+                 const T* b_hh, T* H, T* ws) {
+  const i64 G = rnn_gates(cell);
+  for (i64 n = 0; n < N; ++n)
+    for (i64 t = 0; t < Tn; ++t) {
+      const T* xt = x + (n * Tn + t) * I;
+      const T* hp = t > 0 ? H + (n * Tn + t - 1) * Hd : nullptr;
+      T* ht = H + (n * Tn + t) * Hd;
+      // gi = W_ih x + b_ih, gh = W_hh h + b_hh, per gate row.
+      auto gi = [&](i64 row) {
+        T acc = b_ih[row];
+        for (i64 i = 0; i < I; ++i) acc += w_ih[row * I + i] * xt[i];
+        return acc;
+      };
+      auto gh = [&](i64 row) {
+        T acc = b_hh[row];
+        if (hp)
+          for (i64 j = 0; j < Hd; ++j) acc += w_hh[row * Hd + j] * hp[j];
+        return acc;
+      };
+      if (G == 1) {
+        for (i64 k = 0; k < Hd; ++k) ht[k] = act_forward(Act::kRelu, T(0), gi(k) + gh(k));
+        continue;
+      }
+      T* w = ws + (n * Tn + t) * 4 * Hd;
+      for (i64 k = 0; k < Hd; ++k) {
+        const T r = act_forward(Act::kSigmoid, T(0), gi(k) + gh(k));
+        const T z = act_forward(Act::kSigmoid, T(0), gi(Hd + k) + gh(Hd + k));
+        const T hn = gh(2 * Hd + k);
+        const T nn = std::tanh(gi(2 * Hd + k) + r * hn);
+        w[k] = r, w[Hd + k] = z, w[2 * Hd + k] = nn, w[3 * Hd + k] = hn;
+      }
+      for (i64 k = 0; k < Hd; ++k) {
+        const T z = w[Hd + k], nn = w[2 * Hd + k];
+        ht[k] = (T(1) - z) * nn + z * (hp ? hp[k] : T(0));
+      }
+    }
+}
+
+// Backpropagation through time from dH [N,T,Hd]: dx overwritten, dw_ih, dw_hh, db_ih, db_hh
+// accumulated.
+template <typename T>
+void rnn_backward(RnnCell cell, i64 N, i64 Tn, i64 I, i64 Hd, const T* x, const T* w_ih, const T* w_hh, const T* H,
+                  const T* ws, const T* dH, T* dx, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
+  const i64 G = rnn_gates(cell);
+  std::fill(dx, dx + N * Tn * I, T(0));
+  for (i64 n = 0; n < N; ++n) {
+    std::vector<T> carry_v(static_cast<std::size_t>(Hd)), gi_v(static_cast<std::size_t>(G * Hd)),
+        gh_v(static_cast<std::size_t>(G * Hd));
+    T* carry = carry_v.data();  // dL/dh_t from later steps
+    T* gi = gi_v.data();        // dL/d(W_ih x + b_ih)
+    T* gh = gh_v.data();        // dL/d(W_hh h + b_hh)
+    for (i64 t = Tn - 1; t >= 0; --t) {
+      const T* xt = x + (n * Tn + t) * I;
+      const T* hp = t > 0 ? H + (n * Tn + t - 1) * Hd : nullptr;
+      const T* ht = H + (n * Tn + t) * Hd;
+      T* dh_prev = carry;  // reused: read g first, then overwritten below
+      for (i64 k = 0; k < Hd; ++k) {
+        const T g = dH[(n * Tn + t) * Hd + k] + carry[k];
+        if (G == 1) {
+          gi[k] = gh[k] = g * act_derivative(Act::kRelu, T(0), ht[k]);
+          dh_prev[k] = 0;
+          continue;
+        }
+        const T* w = ws + (n * Tn + t) * 4 * Hd;
+        const T r = w[k], z = w[Hd + k], nn = w[2 * Hd + k], hn = w[3 * Hd + k];
+        const T hprev = hp ? hp[k] : T(0);
+        const T dn = g * (T(1) - z) * (T(1) - nn * nn);
+        const T dz = g * (hprev - nn) * z * (T(1) - z);
+        const T dr = dn * hn * r * (T(1) - r);
+        gi[k] = dr, gi[Hd + k] = dz, gi[2 * Hd + k] = dn;
+        gh[k] = dr, gh[Hd + k] = dz, gh[2 * Hd + k] = dn * r;
+        dh_prev[k] = g * z;
+      }
+      for (i64 row = 0; row < G * Hd; ++row) {
+        db_ih[row] += gi[row];
+        db_hh[row] += gh[row];
+        for (i64 i = 0; i < I; ++i) {
+          dw_ih[row * I + i] += gi[row] * xt[i];
+          dx[(n * Tn + t) * I + i] += gi[row] * w_ih[row * I + i];
+        }
+        if (hp)
+          for (i64 j = 0; j < Hd; ++j) {
+            dw_hh[row * Hd + j] += gh[row] * hp[j];
+            dh_prev[j] += gh[row] * w_hh[row * Hd + j];
+          }
+      }
+    }
+  }
+}
+
+// ---- The DS-SJE loss (Reed et al. 2016), symmetric hinge over a batch of B distinct classes --
+// v [B,D] image features, t [B,D] text features, s_ij = <v_i, t_j>:
+//   L = 1/B^2 sum_i sum_{j != i} [max(0, 1 + s_ij - s_ii) + max(0, 1 + s_ji - s_ii)].
+// dv and dt (overwritten; either may be null) receive the gradient.
+template <typename T>
+T dssje_loss(i64 B, i64 D, const T* v, const T* t, T* dv, T* dt) {
+  auto s = [&](i64 i, i64 j) {
+    T acc = 0;
+    for (i64 d = 0; d < D; ++d) acc += v[i * D + d] * t[j * D + d];
+    return acc;
+  };
+  const T scale = T(1) / T(B * B);
+  T loss = 0;
+  if (dv) std::fill(dv, dv + B * D, T(0));
+  if (dt) std::fill(dt, dt + B * D, T(0));
+  // dL/ds_ab += c, applied to dv_a += c t_b and dt_b += c v_a.
+  auto push = [&](i64 a, i64 b, T c) {
+    for (i64 d = 0; d < D; ++d) {
+      if (dv) dv[a * D + d] += c * t[b * D + d];
+      if (dt) dt[b * D + d] += c * v[a * D + d];
+    }
+  };
+  for (i64 i = 0; i < B; ++i) {
+    const T sii = s(i, i);
+    for (i64 j = 0; j < B; ++j) {
+      if (j == i) continue;
+      const T m1 = T(1) + s(i, j) - sii, m2 = T(1) + s(j, i) - sii;
+      if (m1 > 0) {
+        loss += m1;
+        push(i, j, scale);
+        push(i, i, -scale);
+      }
+      if (m2 > 0) {
+        loss += m2;
+        push(j, i, scale);
+        push(i, i, -scale);
+      }
+    }
+  }
+  return loss * scale;
 }
 
 // ---- Optimisers, with PyTorch's update rules -------------------------------------------

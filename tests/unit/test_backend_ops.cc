@@ -592,6 +592,136 @@ OpCase rmsprop_case() {
           }};
 }
 
+// ---- Text-encoder ops ----------------------------------------------------------------------
+// Max pooling over time: two passes through one op with their own saved state (the second on
+// another input size), backward in reverse order, twice into the same dx.
+OpCase maxpool_case(const std::string& name, i64 N, i64 C, i64 T, i64 k, i64 st) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const i64 TO = (T - k) / st + 1, T2 = T + 2, TO2 = (T2 - k) / st + 1;
+            const Floats xv = g.randn(N * C * T), x2v = g.randn(N * C * T2), dyv = g.randn(N * C * TO),
+                         dy2v = g.randn(N * C * TO2);
+            auto op = be.make_maxpool1d(k, st);
+            const Array x = put(be, {N, C, T}, xv), x2 = put(be, {N, C, T2}, x2v), dy = put(be, {N, C, TO}, dyv),
+                        dy2 = put(be, {N, C, TO2}, dy2v);
+            PoolSaved s1, s2;
+            Array y, y2;
+            op->forward(x, y, s1);
+            EXPECT_EQ(y.shape, (Shape{N, C, TO}));
+            op->forward(x2, y2, s2);
+            EXPECT_EQ(y2.shape, (Shape{N, C, TO2}));
+            rec("y", y);
+            rec("y_second_pass", y2);
+            Array dx, dx2;
+            op->backward(dy2, s2, dx2);
+            op->backward(dy, s1, dx);
+            op->backward(dy, s1, dx);
+            EXPECT_EQ(dx.shape, (Shape{N, C, T}));
+            rec("dx", dx);
+            rec("dx_second_pass", dx2);
+            // The gradient sums to sum(dy): every output routes to exactly one input.
+            double sdx = 0, sdy = 0;
+            for (float v : to_vector(be, dx)) sdx += v;
+            for (float v : dyv) sdy += v;
+            EXPECT_NEAR(sdx, sdy, 1e-4) << be.name();
+            // A forward again into the first saved state.
+            op->forward(x, y, s1);
+            rec("y_again", y);
+          }};
+}
+
+OpCase mean_time_case(const std::string& name, i64 N, i64 T, i64 D) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const Floats hv = g.randn(N * T * D), dyv = g.randn(N * D);
+            Array y, dh;
+            be.mean_time(put(be, {N, T, D}, hv), y);
+            EXPECT_EQ(y.shape, (Shape{N, D}));
+            rec("y", y);
+            be.mean_time_backward(put(be, {N, D}, dyv), T, dh);
+            EXPECT_EQ(dh.shape, (Shape{N, T, D}));
+            rec("dh", dh);
+          }};
+}
+
+// A recurrent layer: parameters as views of flat arrays; two forward passes through one op with
+// their own saved state (the second on another length and batch), backward of both in reverse
+// order, parameter gradients accumulated from zero once and twice and into nonzero views.
+OpCase rnn_case(const std::string& name, RnnCell cell, i64 N, i64 T, i64 I, i64 Hd) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const i64 G = ref::rnn_gates(cell), N2 = N + 1, T2 = T + 3;
+            const float sc = 1.0f / std::sqrt(float(Hd));
+            const Shape wis{G * Hd, I}, whs{G * Hd, Hd}, bs{G * Hd};
+            const Floats xv = g.randn(N * T * I), x2v = g.randn(N2 * T2 * I), wiv = g.randn(G * Hd * I, sc),
+                         whv = g.randn(G * Hd * Hd, sc), biv = g.randn(G * Hd, sc), bhv = g.randn(G * Hd, sc),
+                         dhv = g.randn(N * T * Hd), dh2v = g.randn(N2 * T2 * Hd), g0 = g.randn(G * Hd * I);
+            RnnSpec spec;
+            spec.cell = cell, spec.input = I, spec.hidden = Hd;
+            auto op = be.make_rnn(spec);
+            Flat wi = put_view(be, wis, wiv, 3), wh = put_view(be, whs, whv, 1), bi = put_view(be, bs, biv, 5),
+                 bh = put_view(be, bs, bhv, 2);
+            const Array x = put(be, {N, T, I}, xv), x2 = put(be, {N2, T2, I}, x2v), dH = put(be, {N, T, Hd}, dhv),
+                        dH2 = put(be, {N2, T2, Hd}, dh2v);
+            RnnSaved s1, s2;
+            Array H, H2;
+            op->forward(x, wi.view, wh.view, bi.view, bh.view, H, s1);
+            EXPECT_EQ(H.shape, (Shape{N, T, Hd}));
+            op->forward(x2, wi.view, wh.view, bi.view, bh.view, H2, s2);
+            rec("H", H);
+            rec("H_second_pass", H2);
+            auto zeros = [&] {
+              return std::vector<Array>{be.zeros(wis), be.zeros(whs), be.zeros(bs), be.zeros(bs)};
+            };
+            std::vector<Array> p2 = zeros(), p1 = zeros(), p11 = zeros();
+            Array dx, dx2;
+            op->backward(dH2, wi.view, wh.view, s2, dx2, p2[0], p2[1], p2[2], p2[3]);
+            op->backward(dH, wi.view, wh.view, s1, dx, p1[0], p1[1], p1[2], p1[3]);
+            op->backward(dH, wi.view, wh.view, s1, dx, p11[0], p11[1], p11[2], p11[3]);
+            op->backward(dH, wi.view, wh.view, s1, dx, p11[0], p11[1], p11[2], p11[3]);
+            EXPECT_EQ(dx.shape, (Shape{N, T, I}));
+            rec("dx", dx);
+            rec("dx_second_pass", dx2);
+            const char* names[] = {"dw_ih", "dw_hh", "db_ih", "db_hh"};
+            for (int i = 0; i < 4; ++i) {
+              rec(names[i], p1[sz(i)]);
+              rec(std::string(names[i]) + "_second_pass", p2[sz(i)]);
+              expect_close_on(be, std::string(names[i]) + " after two calls = 2 x", to_vector(be, p11[sz(i)]),
+                              scaled(to_vector(be, p1[sz(i)]), 2), kTol);
+            }
+            Flat gw = put_view(be, wis, g0, 7);
+            Array dwh = be.zeros(whs), dbi = be.zeros(bs), dbh = be.zeros(bs);
+            op->backward(dH, wi.view, wh.view, s1, dx, gw.view, dwh, dbi, dbh);
+            rec("dw_ih_accumulated_into_view", gw.view);
+            expect_guards(be, gw, G * Hd * I);
+            expect_guards(be, wi, G * Hd * I);
+            expect_guards(be, wh, G * Hd * Hd);
+          }};
+}
+
+OpCase dssje_case(const std::string& name, i64 B, i64 D) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const float sc = 1.0f / std::sqrt(float(D));
+            Floats vv = g.randn(B * D, sc), tv = g.randn(B * D, sc);
+            for (std::size_t i = 0; i < tv.size(); ++i) tv[i] += 0.5f * vv[i];
+            const Array v = put(be, {B, D}, vv), t = put(be, {B, D}, tv);
+            Array dv, dt;
+            const float loss = be.dssje_loss(v, t, &dv, &dt);
+            rec.value("loss", loss);
+            rec("dv", dv);
+            rec("dt", dt);
+            EXPECT_EQ(be.dssje_loss(v, t, nullptr, nullptr), loss) << be.name();
+            // Again into the same gradients: overwritten, not accumulated.
+            be.dssje_loss(v, t, &dv, &dt);
+            rec("dv_again", dv);
+          }};
+}
+
 // ---- The table ---------------------------------------------------------------------------
 std::vector<OpCase> all_cases() {
   std::vector<OpCase> c;
@@ -675,6 +805,24 @@ std::vector<OpCase> all_cases() {
   c.push_back(loss_blocked_case());
   c.push_back(adam_case());
   c.push_back(rmsprop_case());
+
+  c.push_back(maxpool_case("maxpool1d_k3s3_t11", 2, 5, 11, 3, 3));
+  c.push_back(maxpool_case("maxpool1d_k3s3_t201_c17", 3, 17, 201, 3, 3));
+  c.push_back(maxpool_case("maxpool1d_k3s2_t10_batch1", 1, 3, 10, 3, 2));
+  c.push_back(maxpool_case("maxpool1d_k4s1_t7", 2, 19, 7, 4, 1));
+  c.push_back(maxpool_case("maxpool1d_k2s3_t8_batch1", 1, 4, 8, 2, 3));
+  c.push_back(mean_time_case("mean_time_n3_t7_d5", 3, 7, 5));
+  c.push_back(mean_time_case("mean_time_n1_t1_d9", 1, 1, 9));
+  c.push_back(rnn_case("gru_n2_t5_i3_h4", RnnCell::kGru, 2, 5, 3, 4));
+  c.push_back(rnn_case("gru_n1_t1_i5_h3_batch1", RnnCell::kGru, 1, 1, 5, 3));
+  c.push_back(rnn_case("gru_n3_t8_i17_h33", RnnCell::kGru, 3, 8, 17, 33));
+  c.push_back(rnn_case("rnn_relu_n2_t5_i3_h4", RnnCell::kRelu, 2, 5, 3, 4));
+  c.push_back(rnn_case("rnn_relu_n1_t6_i7_h5_batch1", RnnCell::kRelu, 1, 6, 7, 5));
+  c.push_back(rnn_case("rnn_relu_n3_t9_i17_h31", RnnCell::kRelu, 3, 9, 17, 31));
+  c.push_back(dssje_case("dssje_b7_d13", 7, 13));
+  c.push_back(dssje_case("dssje_b1_d5", 1, 5));
+  c.push_back(dssje_case("dssje_b2_d3", 2, 3));
+  c.push_back(dssje_case("dssje_b16_d1024", 16, 1024));
   return c;
 }
 

@@ -15,6 +15,7 @@
 // inputs within 10 h of 0, and the inputs are drawn away from 0 anyway.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -471,6 +472,172 @@ TEST(LossGrad, Mse) {
   Vec neg(da.size());
   for (std::size_t i = 0; i < da.size(); ++i) neg[i] = -da[i];
   expect_grad("db = -da", neg, numeric_grad_scalar(b, f));
+}
+
+// ---- Max pooling over time, mean over time -------------------------------------------------
+TEST(PoolGrad, MaxPool1d) {
+  struct G {
+    i64 N, C, T, k, s;
+  };
+  for (const G g : {G{2, 3, 10, 3, 3}, G{1, 2, 11, 3, 2}, G{2, 2, 7, 2, 3}, G{1, 1, 5, 5, 1}}) {
+    SCOPED_TRACE(testing::Message() << "T " << g.T << " k " << g.k << " s " << g.s);
+    std::mt19937 rng(31);
+    const i64 TO = maxpool1d_out_len(g.T, g.k, g.s);
+    // Distinct values at least 0.01 apart, shuffled: no ties within 100 h.
+    Vec x(sz(g.N * g.C * g.T));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01 * double(i) - 0.3;
+    std::shuffle(x.begin(), x.end(), rng);
+    const Vec r = uniform(rng, g.N * g.C * TO);
+    std::vector<i64> am(r.size());
+    auto fwd = [&] {
+      Vec y(r.size());
+      maxpool1d_forward(g.N, g.C, g.T, g.k, g.s, x.data(), y.data(), static_cast<i64*>(nullptr));
+      return y;
+    };
+    Vec y(r.size());
+    maxpool1d_forward(g.N, g.C, g.T, g.k, g.s, x.data(), y.data(), am.data());
+    Vec dx(x.size(), 5.0);
+    maxpool1d_backward(g.N, g.C, g.T, TO, am.data(), r.data(), dx.data());
+    expect_grad("dx", dx, numeric_grad(x, r, fwd));
+  }
+}
+
+TEST(PoolValues, MaxPool1dFirstMaxOnTies) {
+  const double x[] = {1, 3, 3, 2, 2, 2, 0};
+  double y[2];
+  i64 am[2];
+  maxpool1d_forward<double>(1, 1, 7, 3, 3, x, y, am);  // the tail element is dropped (floor)
+  EXPECT_EQ(y[0], 3);
+  EXPECT_EQ(am[0], 1);
+  EXPECT_EQ(y[1], 2);
+  EXPECT_EQ(am[1], 3);
+  EXPECT_EQ(maxpool1d_out_len(7, 3, 3), 2);
+  EXPECT_EQ(maxpool1d_out_len(2, 3, 3), 0);
+}
+
+TEST(PlumbingGrad, MeanTime) {
+  const i64 N = 2, T = 5, D = 3;
+  std::mt19937 rng(32);
+  Vec h = uniform(rng, N * T * D);
+  const Vec r = uniform(rng, N * D);
+  auto fwd = [&] {
+    Vec y(r.size());
+    mean_time_forward(N, T, D, h.data(), y.data());
+    return y;
+  };
+  Vec dh(h.size(), 2.0);
+  mean_time_backward(N, T, D, r.data(), dh.data());
+  expect_grad("dh", dh, numeric_grad(h, r, fwd));
+}
+
+// ---- Recurrent layers ----------------------------------------------------------------------
+class RnnGrad : public ::testing::TestWithParam<RnnCell> {};
+
+TEST_P(RnnGrad, BackpropThroughTime) {
+  const RnnCell cell = GetParam();
+  const i64 N = 2, T = 5, I = 3, Hd = 4, G = rnn_gates(cell);
+  std::mt19937 rng(41);
+  Vec x = uniform(rng, N * T * I), wi = uniform(rng, G * Hd * I, -0.8, 0.8), wh = uniform(rng, G * Hd * Hd, -0.8, 0.8),
+      bi = uniform(rng, G * Hd, -0.5, 0.5), bh = uniform(rng, G * Hd, -0.5, 0.5);
+  const Vec r = uniform(rng, N * T * Hd);
+  Vec ws(sz(std::max<i64>(1, rnn_workspace_size(cell, N, T, Hd))));
+  auto fwd = [&] {
+    Vec h(r.size());
+    rnn_forward(cell, N, T, I, Hd, x.data(), wi.data(), wh.data(), bi.data(), bh.data(), h.data(), ws.data());
+    return h;
+  };
+  // Pre-activations of the ReLU cell, to skip the elements whose perturbation crosses a kink:
+  // recomputed for every perturbed input would be costly, so the check instead requires that no
+  // pre-activation lies within 1e-4 of 0 (far more than any h-perturbation moves it).
+  const Vec h = fwd();
+  if (cell == RnnCell::kRelu) {
+    for (i64 n = 0; n < N; ++n)
+      for (i64 t = 0; t < T; ++t)
+        for (i64 k = 0; k < Hd; ++k) {
+          double a = bi[sz(k)] + bh[sz(k)];
+          for (i64 i = 0; i < I; ++i) a += wi[sz(k * I + i)] * x[sz((n * T + t) * I + i)];
+          if (t > 0)
+            for (i64 j = 0; j < Hd; ++j) a += wh[sz(k * Hd + j)] * h[sz((n * T + t - 1) * Hd + j)];
+          ASSERT_GT(std::abs(a), 1e-4) << "pre-activation near the ReLU kink; pick another seed";
+        }
+    // Both sides of the kink occur.
+    int pos = 0;
+    for (double v : h) pos += v > 0;
+    EXPECT_GT(pos, 0);
+    EXPECT_LT(pos, int(h.size()));
+  }
+  Vec dx(x.size(), 9.0), dwi(wi.size(), 0.0), dwh(wh.size(), 0.0), dbi(bi.size(), 0.0), dbh(bh.size(), 0.0);
+  rnn_backward(cell, N, T, I, Hd, x.data(), wi.data(), wh.data(), h.data(), ws.data(), r.data(), dx.data(), dwi.data(),
+               dwh.data(), dbi.data(), dbh.data());
+  expect_grad("dx", dx, numeric_grad(x, r, fwd));
+  expect_grad("dw_ih", dwi, numeric_grad(wi, r, fwd));
+  expect_grad("dw_hh", dwh, numeric_grad(wh, r, fwd));
+  expect_grad("db_ih", dbi, numeric_grad(bi, r, fwd));
+  expect_grad("db_hh", dbh, numeric_grad(bh, r, fwd));
+  // Parameter gradients accumulate (the numerical pass left ws at a perturbed point: redo it).
+  fwd();
+  Vec dwi2 = dwi;
+  rnn_backward(cell, N, T, I, Hd, x.data(), wi.data(), wh.data(), h.data(), ws.data(), r.data(), dx.data(), dwi2.data(),
+               dwh.data(), dbi.data(), dbh.data());
+  for (std::size_t i = 0; i < dwi.size(); ++i) EXPECT_NEAR(dwi2[i], 2 * dwi[i], 1e-12);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, RnnGrad, ::testing::Values(RnnCell::kGru, RnnCell::kRelu),
+                         [](const ::testing::TestParamInfo<RnnCell>& p) {
+                           return std::string(p.param == RnnCell::kGru ? "gru" : "relu");
+                         });
+
+// ---- DS-SJE ------------------------------------------------------------------------------
+TEST(LossGrad, Dssje) {
+  const i64 B = 5, D = 4;
+  std::mt19937 rng(51);
+  // Matched pairs correlated (t_i near v_i), so some hinges are inactive.
+  Vec v = uniform(rng, B * D, -1.2, 1.2), t = uniform(rng, B * D, -0.6, 0.6);
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] += v[i];
+  auto margins_away_from_kinks = [&] {
+    double closest = 1e9;
+    int active = 0, total = 0;
+    for (i64 i = 0; i < B; ++i)
+      for (i64 j = 0; j < B; ++j) {
+        if (i == j) continue;
+        auto s = [&](i64 a, i64 b) {
+          double acc = 0;
+          for (i64 d = 0; d < D; ++d) acc += v[sz(a * D + d)] * t[sz(b * D + d)];
+          return acc;
+        };
+        for (double m : {1 + s(i, j) - s(i, i), 1 + s(j, i) - s(i, i)}) {
+          closest = std::min(closest, std::abs(m));
+          active += m > 0;
+          ++total;
+        }
+      }
+    EXPECT_GT(active, 0);
+    EXPECT_LT(active, total);  // both sides of the hinge occur
+    return closest;
+  };
+  ASSERT_GT(margins_away_from_kinks(), 1e-3);
+  Vec dv(v.size(), 3.0), dt(t.size(), 3.0);
+  const double loss = dssje_loss(B, D, v.data(), t.data(), dv.data(), dt.data());
+  double* none = nullptr;
+  EXPECT_EQ(dssje_loss(B, D, v.data(), t.data(), none, none), loss);
+  auto f = [&] { return dssje_loss(B, D, v.data(), t.data(), none, none); };
+  expect_grad("dv", dv, numeric_grad_scalar(v, f));
+  expect_grad("dt", dt, numeric_grad_scalar(t, f));
+}
+
+TEST(LossValues, DssjeByHand) {
+  // B = 2, D = 1: s = v t^T = [[1*2, 1*-1], [3*2, 3*-1]] = [[2, -1], [6, -3]].
+  const double v[] = {1, 3}, t[] = {2, -1};
+  // i=0: 1 + s01 - s00 = -2 -> 0; 1 + s10 - s00 = 5. i=1: 1 + s10 - s11 = 10; 1 + s01 - s11 = 3.
+  double dv[2], dt[2];
+  EXPECT_DOUBLE_EQ(dssje_loss<double>(2, 1, v, t, dv, dt), 18.0 / 4);
+  // dL/ds: s10: +1 (i=0 second) +1 (i=1 first); s00: -1; s11: -2; s01: +1; all over 4.
+  // dv0 = (ds00 t0 + ds01 t1) = (-2 - 1) / 4; dv1 = (ds10 t0 + ds11 t1) = (4 + 2) / 4.
+  EXPECT_DOUBLE_EQ(dv[0], -0.75);
+  EXPECT_DOUBLE_EQ(dv[1], 1.5);
+  // dt0 = ds00 v0 + ds10 v1 = (-1 + 6) / 4; dt1 = ds01 v0 + ds11 v1 = (1 - 6) / 4.
+  EXPECT_DOUBLE_EQ(dt[0], 1.25);
+  EXPECT_DOUBLE_EQ(dt[1], -1.25);
 }
 
 // The objective itself: sum(r * y) of a known linear map, as a check of the checker.
