@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "nn/backend.h"
+#include "nn/dnnl_deconv_gemm.h"
 #include "nn/ref_backend.h"
 
 namespace t2i::nn {
@@ -155,6 +156,16 @@ class DnnlConv : public ConvOp {
   void forward(const Array& x, const Array& w, const Array* b, Array& y, std::uint64_t w_version) override {
     check_conv_bias(s_, b, "forward");
     Plan& p = plan(x.shape);
+    if (p.gemm) {  // small-input transposed conv: GEMM + col2im, output in the usual layout
+      const memory& src = as(x, memory::desc(dims_of(x.shape), dt::f32, tag::nhwc), p.src_buf);
+      if (!p.gemm_out) p.gemm_out = new_memory(plain_md(p.out_shape));
+      p.gemm->run(static_cast<const float*>(src.get_data_handle()), data(w), b ? data(*b) : nullptr,
+                  static_cast<float*>(p.gemm_out.get_data_handle()), stream());
+      ensure(y, p.out_shape, p.fwd.dst_desc());
+      if (mem(y).get_desc() == p.gemm_out.get_desc()) std::memcpy(data(y), p.gemm_out.get_data_handle(), p.gemm_out.get_desc().get_size());
+      else reorder(p.gemm_out, mem(y));
+      return;
+    }
     const memory& src = as(x, p.fwd.src_desc(), p.src_buf);
     const memory& wts = weights(w, p.fwd.weights_desc(), p.wts_buf, p.wts_version, w_version);
     ensure(y, p.out_shape, p.fwd.dst_desc());
@@ -221,6 +232,9 @@ class DnnlConv : public ConvOp {
     memory src_buf, wts_buf, wts_buf_bwd, ddst_buf_data, src_buf_w, ddst_buf_w, dw, db, dw_plain, db_plain;
     // The weights version (and storage) the reordered copies hold; 0: none.
     std::uint64_t wts_version = 0, wts_bwd_version = 0;
+    // Forward of a small-input transposed conv as GEMM + col2im (DeconvGemm::suits).
+    std::unique_ptr<DeconvGemm> gemm;
+    memory gemm_out;
   };
 
   // The weights in the primitive's layout, reordered only when they changed since the last call
@@ -287,6 +301,7 @@ class DnnlConv : public ConvOp {
       p.bwd_w = {p.dbwd_w.src_desc(), p.dbwd_w.diff_weights_desc(), s_.bias ? p.dbwd_w.diff_bias_desc() : memory::desc(),
                  p.dbwd_w.diff_dst_desc()};
       p.fwd_prim = dnnl::deconvolution_forward(p.dfwd);
+      if (DeconvGemm::suits(s_, in)) p.gemm = std::make_unique<DeconvGemm>(s_, in, engine());
       p.bwd_data_prim = dnnl::deconvolution_backward_data(p.dbwd_data);
       p.bwd_w_prim = dnnl::deconvolution_backward_weights(p.dbwd_w);
     }
