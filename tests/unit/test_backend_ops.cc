@@ -752,6 +752,7 @@ std::vector<OpCase> all_cases() {
   // Small input, many channels: the cpu backend's forward runs as GEMM + col2im (DeconvGemm).
   c.push_back(conv_case("convT_k4s2p1_4to8_gemm", convt(256, 24, 4, 4, 2, 2, 1, 1, false), {2, 256, 4, 4}));
   c.push_back(conv_case("convT_k4s2p1_3x2_gemm_bias_batch1", convt(300, 7, 4, 4, 2, 2, 1, 1, true), {1, 300, 3, 2}));
+  c.push_back(conv_case("convT_k4s1p0_1to4_gemm", convt(160, 12, 4, 4, 1, 1, 0, 0, false), {3, 160, 1, 1}));
 
   c.push_back(linear_case("linear_n3_i7_o5_bias", 3, 7, 5, true));
   c.push_back(linear_case("linear_n1_i64_o16_bias", 1, 64, 16, true));
