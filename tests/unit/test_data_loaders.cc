@@ -18,31 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string encode_jpeg(const Image& img, int quality) {
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr err;
-  cinfo.err = jpeg_std_error(&err);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&cinfo, &buf, &size);
-  cinfo.image_width = static_cast<JDIMENSION>(img.width);
-  cinfo.image_height = static_cast<JDIMENSION>(img.height);
-  cinfo.input_components = img.channels;
-  cinfo.in_color_space = img.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<std::uint8_t*>(img.at(0, static_cast<int>(cinfo.next_scanline)));
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::string out(reinterpret_cast<char*>(buf), size);
-  std::free(buf);
-  return out;
-}
+using test::encode_jpeg;
 
 // A w x h image of one colour with a box of another at [bx, bx+bw) x [by, by+bh).
 Image boxed(int w, int h, std::array<std::uint8_t, 3> bg, int bx, int by, int bw, int bh, std::array<std::uint8_t, 3> fg) {

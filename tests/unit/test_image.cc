@@ -17,31 +17,7 @@ Image random_image(int w, int h, int c, unsigned seed) {
   return img;
 }
 
-std::string encode_jpeg(const Image& img, int quality) {
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr err;
-  cinfo.err = jpeg_std_error(&err);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&cinfo, &buf, &size);
-  cinfo.image_width = static_cast<JDIMENSION>(img.width);
-  cinfo.image_height = static_cast<JDIMENSION>(img.height);
-  cinfo.input_components = img.channels;
-  cinfo.in_color_space = img.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<std::uint8_t*>(img.at(0, static_cast<int>(cinfo.next_scanline)));
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::string out(reinterpret_cast<char*>(buf), size);
-  std::free(buf);
-  return out;
-}
+using test::encode_jpeg;
 
 TEST(Image, PngRoundTripsEveryChannelCount) {
   for (int c = 1; c <= 4; ++c) {
