@@ -193,6 +193,11 @@ class Backend {
   virtual void mean_time(const Array& h, Array& y) = 0;
   virtual void mean_time_backward(const Array& dy, i64 t, Array& dh) = 0;
 
+  // x [N,C,T] -> y [N,T,C] (Conv1d features to batch-first RNN input); backward takes dy
+  // [N,T,C] back to dx [N,C,T].
+  virtual void transpose_ct(const Array& x, Array& y) = 0;
+  virtual void transpose_ct_backward(const Array& dy, Array& dx) = 0;
+
   // Losses over plain arrays; return the loss and write the gradient (if dz non-null).
   // logits and targets [N]; weights [N] or null; mean over N.
   virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;

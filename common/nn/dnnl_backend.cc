@@ -935,6 +935,19 @@ class DnnlBackend : public Backend {
     ensure(dh, s, plain_md(s));
     ref::mean_time_backward(dy.dim(0), t, dy.dim(1), plain(dy, mean_buf_), data(dh));
   }
+  // Plain loops: the arrays are small (N x 256 x 8 in the text encoder).
+  void transpose_ct(const Array& x, Array& y) override {
+    if (x.shape.size() != 3) fail<RuntimeError>("transpose_ct given {}", shape_text(x.shape));
+    const Shape s{x.dim(0), x.dim(2), x.dim(1)};
+    ensure(y, s, plain_md(s));
+    ref::transpose_ct_forward(x.dim(0), x.dim(1), x.dim(2), plain(x, transpose_buf_), data(y));
+  }
+  void transpose_ct_backward(const Array& dy, Array& dx) override {
+    if (dy.shape.size() != 3) fail<RuntimeError>("transpose_ct_backward given {}", shape_text(dy.shape));
+    const Shape s{dy.dim(0), dy.dim(2), dy.dim(1)};
+    ensure(dx, s, plain_md(s));
+    ref::transpose_ct_backward(dy.dim(0), dy.dim(2), dy.dim(1), plain(dy, transpose_buf_), data(dx));
+  }
   // S = V T^T by GEMM, the hinge terms in loops, dV = dS T and dT = dS^T V by GEMM.
   float dssje_loss(const Array& v_in, const Array& t_in, Array* dv, Array* dtx) override {
     if (v_in.shape.size() != 2 || v_in.shape != t_in.shape)
@@ -1022,6 +1035,7 @@ class DnnlBackend : public Backend {
   std::vector<std::unique_ptr<ConcatPlan>> concats_;
   std::vector<std::unique_ptr<BinaryPlan>> binaries_;
   memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_, mean_buf_;
+  memory transpose_buf_;
   Array concat_a_, concat_b_;
 };
 

@@ -87,6 +87,7 @@ void ParamSet::init(std::uint64_t seed) {
         case Init::kOnesNormal002: p[i] = rng.normal(1.0f, 0.02f); break;
         case Init::kZeros: p[i] = 0.0f; break;
         case Init::kOnes: p[i] = 1.0f; break;
+        case Init::kUniform008: p[i] = static_cast<float>(-0.08 + 0.16 * rng.uniform()); break;
       }
     }
   }

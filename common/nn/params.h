@@ -34,7 +34,8 @@ class Rng {
   double spare_ = 0;
 };
 
-enum class Init { kNormal002, kOnesNormal002, kZeros, kOnes };
+// kUniform008: U(-0.08, 0.08), the text encoder's initialisation in Reed's CVPR 2016 code.
+enum class Init { kNormal002, kOnesNormal002, kZeros, kOnes, kUniform008 };
 
 class ParamSet {
  public:

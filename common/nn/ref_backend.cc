@@ -284,6 +284,16 @@ class RefBackend : public Backend {
     ensure(dh, {dy.dim(0), t, dy.dim(1)});
     ref::mean_time_backward(dy.dim(0), t, dy.dim(1), ptr(dy), ptr(dh));
   }
+  void transpose_ct(const Array& x, Array& y) override {
+    if (x.shape.size() != 3) fail<RuntimeError>("transpose_ct given {}", shape_text(x.shape));
+    ensure(y, {x.dim(0), x.dim(2), x.dim(1)});
+    ref::transpose_ct_forward(x.dim(0), x.dim(1), x.dim(2), ptr(x), ptr(y));
+  }
+  void transpose_ct_backward(const Array& dy, Array& dx) override {
+    if (dy.shape.size() != 3) fail<RuntimeError>("transpose_ct_backward given {}", shape_text(dy.shape));
+    ensure(dx, {dy.dim(0), dy.dim(2), dy.dim(1)});
+    ref::transpose_ct_backward(dy.dim(0), dy.dim(2), dy.dim(1), ptr(dy), ptr(dx));
+  }
   float dssje_loss(const Array& v, const Array& t, Array* dv, Array* dt) override {
     if (v.shape.size() != 2 || v.shape != t.shape)
       fail<RuntimeError>("dssje_loss given {} and {}", shape_text(v.shape), shape_text(t.shape));

@@ -405,6 +405,22 @@ void mean_time_backward(i64 N, i64 Tn, i64 D, const T* dy, T* dh) {
       for (i64 d = 0; d < D; ++d) dh[(n * Tn + t) * D + d] = dy[n * D + d] / T(Tn);
 }
 
+// ---- Channels/time transpose: x [N,C,T] -> y [N,T,C] ------------------------------------------
+template <typename T>
+void transpose_ct_forward(i64 N, i64 C, i64 Tn, const T* x, T* y) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 c = 0; c < C; ++c)
+      for (i64 t = 0; t < Tn; ++t) y[(n * Tn + t) * C + c] = x[(n * C + c) * Tn + t];
+}
+
+// dx [N,C,T] (overwritten) from dy [N,T,C].
+template <typename T>
+void transpose_ct_backward(i64 N, i64 C, i64 Tn, const T* dy, T* dx) {
+  for (i64 n = 0; n < N; ++n)
+    for (i64 c = 0; c < C; ++c)
+      for (i64 t = 0; t < Tn; ++t) dx[(n * C + c) * Tn + t] = dy[(n * Tn + t) * C + c];
+}
+
 // ---- Recurrent layers: one layer, one direction, h0 = 0, batch first ------------------------
 // x [N,T,I] -> H [N,T,Hd], with PyTorch's parameters: w_ih [G Hd, I], w_hh [G Hd, Hd], b_ih and
 // b_hh [G Hd]. kGru (G = 3, nn.GRU, gates r, z, n):

@@ -646,6 +646,29 @@ OpCase mean_time_case(const std::string& name, i64 N, i64 T, i64 D) {
           }};
 }
 
+OpCase transpose_ct_case(const std::string& name, i64 N, i64 C, i64 T) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const Floats xv = g.randn(N * C * T), dyv = g.randn(N * T * C);
+            Array y, dx;
+            be.transpose_ct(put(be, {N, C, T}, xv), y);
+            EXPECT_EQ(y.shape, (Shape{N, T, C}));
+            const Floats yv = to_vector(be, y);
+            for (i64 n = 0; n < N; ++n)  // exact: a permutation
+              for (i64 c = 0; c < C; ++c)
+                for (i64 t = 0; t < T; ++t) EXPECT_EQ(yv[sz((n * T + t) * C + c)], xv[sz((n * C + c) * T + t)]);
+            rec("y", y);
+            be.transpose_ct_backward(put(be, {N, T, C}, dyv), dx);
+            EXPECT_EQ(dx.shape, (Shape{N, C, T}));
+            rec("dx", dx);
+            // Backward of forward is the identity.
+            Array back;
+            be.transpose_ct_backward(y, back);
+            EXPECT_EQ(to_vector(be, back), xv) << be.name();
+          }};
+}
+
 // A recurrent layer: parameters as views of flat arrays; two forward passes through one op with
 // their own saved state (the second on another length and batch), backward of both in reverse
 // order, parameter gradients accumulated from zero once and twice and into nonzero views.
@@ -817,6 +840,8 @@ std::vector<OpCase> all_cases() {
   c.push_back(maxpool_case("maxpool1d_k2s3_t8_batch1", 1, 4, 8, 2, 3));
   c.push_back(mean_time_case("mean_time_n3_t7_d5", 3, 7, 5));
   c.push_back(mean_time_case("mean_time_n1_t1_d9", 1, 1, 9));
+  c.push_back(transpose_ct_case("transpose_ct_n3_c256_t8", 3, 256, 8));
+  c.push_back(transpose_ct_case("transpose_ct_n1_c5_t1", 1, 5, 1));
   c.push_back(rnn_case("gru_n2_t5_i3_h4", RnnCell::kGru, 2, 5, 3, 4));
   c.push_back(rnn_case("gru_n1_t1_i5_h3_batch1", RnnCell::kGru, 1, 1, 5, 3));
   c.push_back(rnn_case("gru_n3_t8_i17_h33", RnnCell::kGru, 3, 8, 17, 33));

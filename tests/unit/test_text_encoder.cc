@@ -1,0 +1,222 @@
+// The joint text/image embedding (common/nn/text_encoder.h) against an independent PyTorch
+// implementation (tests/torch/t2i_text_nets.py): the same initial weights and inputs, one DS-SJE
+// step (image and text features, the loss, every parameter gradient, every parameter and
+// batch-norm statistic after RMSprop) must agree on ref and cpu. Fixture:
+// tests/data/torch/text_step.safetensors, made by tests/torch/make_text_fixtures.py.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+
+#include "checkpoint.h"
+#include "nn/text_encoder.h"
+#include "text/charset.h"
+
+namespace t2i::nn {
+namespace {
+
+Checkpoint load_fixture() { return Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/text_step.safetensors"); }
+
+i64 meta_int(const Checkpoint& fx, const std::string& key) { return std::stoll(fx.metadata.at(key)); }
+
+// ||a - b|| / max(||b||, floor * sqrt(n)), as test_gan_fixture.cc.
+double nerr(const std::vector<float>& a, const Tensor& b, double floor = 1e-6) {
+  auto bv = b.span<float>();
+  if (a.size() != bv.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += (double(a[i]) - bv[i]) * (double(a[i]) - bv[i]);
+    den += double(bv[i]) * bv[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), floor * std::sqrt(double(a.size())));
+}
+
+double rms(const Tensor& t) {
+  double s = 0;
+  for (float v : t.span<float>()) s += double(v) * v;
+  return std::sqrt(s / std::max<double>(1, double(t.numel())));
+}
+
+// uint8 one-hot captions -> float32 [B,70,201]; uint8 images -> float32(byte) / 127.5 - 1.
+Tensor captions_of(const Tensor& u8) {
+  Tensor t(DType::kFloat32, u8.shape());
+  auto src = u8.span<std::uint8_t>();
+  auto dst = t.span<float>();
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i] = float(src[i]);
+  return t;
+}
+
+Tensor images_of(const Tensor& u8) {
+  Tensor t(DType::kFloat32, u8.shape());
+  auto src = u8.span<std::uint8_t>();
+  auto dst = t.span<float>();
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i] = float(src[i]) / 127.5f - 1.0f;
+  return t;
+}
+
+TextEncoderConfig text_config(const Checkpoint& fx) {
+  TextEncoderConfig c;
+  c.c1 = meta_int(fx, "c1"), c.c2 = meta_int(fx, "c2"), c.c3 = meta_int(fx, "c3");
+  c.emb_dim = meta_int(fx, "emb_dim");
+  c.cell = fx.metadata.at("cell") == "gru" ? RnnCell::kGru : RnnCell::kRelu;
+  return c;
+}
+
+class TextEmbeddingFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TextEmbeddingFixture, OneDssjeStepMatchesPyTorch) {
+  Checkpoint fx = load_fixture();
+  auto be = make_backend(GetParam());
+  TextEncoder text(text_config(fx));
+  ImageEncoder image({meta_int(fx, "ndf"), meta_int(fx, "emb_dim")});
+  text.bind(*be);
+  image.bind(*be);
+  text.params().load_from(fx, "init/text/");
+  image.params().load_from(fx, "init/image/");
+  // The fixture holds exactly the models' tensors.
+  std::size_t n_text = 0, n_image = 0;
+  for (const auto& n : fx.names()) {
+    n_text += n.rfind("init/text/", 0) == 0;
+    n_image += n.rfind("init/image/", 0) == 0;
+  }
+  EXPECT_EQ(n_text, text.params().specs("").size());
+  EXPECT_EQ(n_image, image.params().specs("").size());
+  EXPECT_EQ(text.config().steps(), 8);
+
+  TextEmbeddingStep step(*be, image, text);
+  Array x = upload(*be, images_of(fx.get("in/images"))), c = upload(*be, captions_of(fx.get("in/captions")));
+  const float loss = step.run(x, c);
+
+  const double tol = 2e-4;
+  EXPECT_LT(nerr(to_vector(*be, step.image_features()), fx.get("out/v")), tol);
+  EXPECT_LT(nerr(to_vector(*be, step.text_features()), fx.get("out/t")), tol);
+  EXPECT_NEAR(loss, fx.get("out/loss").span<float>()[0], 1e-5);
+
+  for (auto [net, ps] : {std::pair<std::string, ParamSet*>{"text", &text.params()}, {"image", &image.params()}}) {
+    Checkpoint after;
+    ps->save_to(after, "");
+    // A gradient far below the net's scale is rounding noise around a true zero.
+    double total = 0, count = 0;
+    for (const auto& e : ps->entries())
+      if (!e.buffer) {
+        const Tensor& fg = fx.get(fmt::format("grad/{}/{}", net, e.name));
+        total += rms(fg) * rms(fg) * double(fg.numel()), count += double(fg.numel());
+      }
+    const double grad_scale = std::sqrt(total / count);
+    ASSERT_GT(grad_scale, 0.0) << net;
+    for (const auto& e : ps->entries()) {
+      const Tensor& want = fx.get(fmt::format("step/{}/{}", net, e.name));
+      auto got = after.get(e.name).span<float>();
+      const std::vector<float> got_v(got.begin(), got.end());
+      if (e.buffer) {
+        EXPECT_LT(nerr(got_v, want, 1e-4), tol) << "after step " << net << " " << e.name;
+        continue;
+      }
+      const Tensor& want_grad = fx.get(fmt::format("grad/{}/{}", net, e.name));
+      // DS-SJE at this initialisation has every hinge term active, so the loss is bilinear in v
+      // and t and some gradients are sums over the batch that cancel: fc.bias and conv4.bias
+      // exactly (sum_j dt_j = 0; the float64 fixture holds ~1e-13 of the net's scale), which
+      // float32 leaves as rounding noise near 1e-3 of the net's scale; other small gradients
+      // (the RNN biases, a few percent of the scale) keep a few 1e-3 of relative noise.
+      const std::vector<float> grad = to_vector(*be, ps->grad(e.name));
+      if (rms(want_grad) < 1e-6 * grad_scale) {
+        double sq = 0;
+        for (float g : grad) sq += double(g) * g;
+        EXPECT_LT(std::sqrt(sq / double(grad.size())), 5e-3 * grad_scale) << "grad " << net << " " << e.name;
+      } else {
+        const double gtol = rms(want_grad) < 0.1 * grad_scale ? 1e-2 : 1e-3;
+        EXPECT_LT(nerr(grad, want_grad, 1e-2 * grad_scale), gtol)
+            << "grad " << net << " " << e.name << " (rms " << rms(want_grad) / grad_scale << " of the net's)";
+      }
+      // RMSprop's first step moves each weight by about 10 lr sign(g): where g is rounding noise,
+      // so is the sign (and where the gradient check allowed a sign flip); below |g| ~ 1e-6 eps
+      // (1e-8) makes the step's size depend on |g| as well. Such elements may
+      // differ by up to two steps; the others must agree.
+      auto wg = want_grad.span<float>();
+      auto wp = want.span<float>();
+      std::vector<float> masked = got_v;
+      const double max_step = 2 * 10 * 7e-4 * 1.01;
+      for (std::size_t i = 0; i < masked.size(); ++i)
+        if ((std::abs(wg[i]) < std::max(1e-2 * grad_scale, 1e-6) || (grad[i] > 0) != (wg[i] > 0)) &&
+            std::abs(double(masked[i]) - wp[i]) <= max_step)
+          masked[i] = wp[i];
+      EXPECT_LT(nerr(masked, want), tol) << "after step " << net << " " << e.name;
+    }
+    for (const auto& name : after.names()) {
+      if (name.find("num_batches_tracked") == std::string::npos) continue;
+      EXPECT_EQ(after.get(name).span<std::int64_t>()[0],
+                fx.get(fmt::format("step/{}/{}", net, name)).span<std::int64_t>()[0])
+          << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, TextEmbeddingFixture, ::testing::Values("ref", "cpu"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// The Python fixture's alphabet and rules agree with common/text/charset.cc on real captions
+// (upper case, both '-', punctuation, a non-ASCII character).
+TEST(TextEmbedding, CaptionEncodingMatchesPython) {
+  Checkpoint fx = load_fixture();
+  const Tensor& want = fx.get("in/captions");
+  ASSERT_EQ(want.shape(), (Shape{4, text::kAlphabetSize, text::kMaxLength}));
+  auto w = want.span<std::uint8_t>();
+  const std::size_t per = std::size_t(text::kAlphabetSize) * text::kMaxLength;
+  std::vector<float> got(per);
+  for (std::size_t b = 0; b < 4; ++b) {
+    const std::string caption = fx.metadata.at(fmt::format("caption{}", b));
+    text::one_hot(text::encode(caption), got.data());
+    std::size_t ones = 0, mismatches = 0;
+    for (std::size_t i = 0; i < per; ++i) {
+      ones += got[i] == 1.0f;
+      mismatches += got[i] != float(w[b * per + i]);
+    }
+    EXPECT_EQ(mismatches, 0u) << caption;
+    EXPECT_GT(ones, 20u) << caption;
+  }
+}
+
+// A tiny synthetic problem: 8 classes, each a distinct caption and a distinct flat colour (with
+// a little noise). 30 DS-SJE steps on the cpu backend must at least halve the loss.
+TEST(TextEmbedding, TrainingLowersLossOnSyntheticClasses) {
+  const std::vector<std::string> captions{
+      "a bright red bird",    "a deep blue bird",      "a green bird",       "a yellow bird with a long tail",
+      "a black and white bird", "a small purple bird", "an orange bird",     "a grey bird with a short beak"};
+  const float colours[8][3] = {{1, -1, -1}, {-1, -1, 1}, {-1, 1, -1}, {1, 1, -1},
+                               {0, 0, 0},   {0.5f, -1, 0.8f}, {1, 0, -1}, {-0.3f, -0.3f, -0.3f}};
+  const i64 B = 8;
+  auto be = make_backend("cpu");
+  TextEncoderConfig tc;
+  tc.c1 = 32, tc.c2 = 32, tc.c3 = 32, tc.emb_dim = 32;
+  TextEncoder text(tc);
+  ImageEncoder image({8, 32});
+  text.bind(*be);
+  image.bind(*be);
+  text.params().init(11);
+  image.params().init(12);
+
+  Tensor cap(DType::kFloat32, {B, text::kAlphabetSize, text::kMaxLength});
+  Tensor img(DType::kFloat32, {B, 3, 64, 64});
+  Rng rng(7);
+  for (i64 b = 0; b < B; ++b) {
+    text::one_hot(text::encode(captions[std::size_t(b)]),
+                  cap.span<float>().data() + b * text::kAlphabetSize * text::kMaxLength);
+    for (i64 ch = 0; ch < 3; ++ch)
+      for (i64 i = 0; i < 64 * 64; ++i)
+        img.span<float>()[std::size_t((b * 3 + ch) * 64 * 64 + i)] = colours[b][ch] + rng.normal(0.0f, 0.1f);
+  }
+  Array x = upload(*be, img), c = upload(*be, cap);
+  TextEmbeddingStep step(*be, image, text);
+  float first = 0, last = 0;
+  for (int it = 0; it < 30; ++it) {
+    last = step.run(x, c);
+    if (it == 0) first = last;
+    ASSERT_TRUE(std::isfinite(last)) << "step " << it;
+  }
+  EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
+}
+
+}  // namespace
+}  // namespace t2i::nn
