@@ -11,7 +11,10 @@
 #include <cstdint>
 
 #include "checkpoint.h"
+#include "error.h"
+#include "nn/text_checkpoint.h"
 #include "nn/text_encoder.h"
+#include "test_util.h"
 #include "text/charset.h"
 
 namespace t2i::nn {
@@ -216,6 +219,61 @@ TEST(TextEmbedding, TrainingLowersLossOnSyntheticClasses) {
     ASSERT_TRUE(std::isfinite(last)) << "step " << it;
   }
   EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
+}
+
+// A text-model checkpoint holds both encoders (and their RMSprop states) under PyTorch-style
+// names with the configuration, and loads back into models that then compute the same.
+TEST(TextModelCheckpoint, RoundTripsAndRefusesAnotherShape) {
+  TextModelConfig cfg;
+  cfg.text.c1 = cfg.text.c2 = cfg.text.c3 = 16;
+  cfg.text.emb_dim = 24;
+  cfg.image.ndf = 4;
+  cfg.image.emb_dim = 24;
+  auto be = make_backend("cpu");
+  TextEncoder text(cfg.text);
+  ImageEncoder image(cfg.image);
+  text.bind(*be);
+  image.bind(*be);
+  text.params().init(3);
+  image.params().init(4);
+  TextEmbeddingStep step(*be, image, text);
+  Tensor cap(DType::kFloat32, {2, text::kAlphabetSize, text::kMaxLength}), img(DType::kFloat32, {2, 3, 64, 64});
+  text::one_hot(text::encode("a red bird"), cap.span<float>().data());
+  text::one_hot(text::encode("a blue bird with white wings"), cap.span<float>().data() + text::kAlphabetSize * text::kMaxLength);
+  Rng rng(5);
+  for (float& v : img.span<float>()) v = rng.normal(0.0f, 0.5f);
+  Array c = upload(*be, cap), x = upload(*be, img);
+  step.run(x, c);
+  test::TempDir dir;
+  const std::string path = dir.file("text.st");
+  save_text_model(path, cfg, text, image, &step.opt_text(), &step.opt_image(), {{"epoch", "1"}});
+
+  Checkpoint ck = Checkpoint::load(path);
+  EXPECT_EQ(ck.meta("model"), "t2igan-text");
+  EXPECT_TRUE(ck.contains("text_encoder.rnn.weight_ih_l0"));
+  EXPECT_TRUE(ck.contains("image_encoder.bn1.running_var"));
+  EXPECT_TRUE(ck.contains("optimizer.text_encoder.conv1.weight.square_avg"));
+  TextModelConfig back = TextModelConfig::from_checkpoint(ck);
+  EXPECT_EQ(back.text.c2, 16);
+  EXPECT_EQ(back.image.ndf, 4);
+  TextEncoder text2(back.text);
+  text2.bind(*be);
+  load_text_model(ck, text2, nullptr);
+  std::vector<float> a = to_vector(*be, text.forward(0, c)), b = to_vector(*be, text2.forward(0, c));
+  EXPECT_EQ(a, b);
+
+  TextModelConfig other = cfg;
+  other.text.c3 = 32;
+  TextEncoder wrong(other.text);
+  wrong.bind(*be);
+  try {
+    load_text_model(ck, wrong, nullptr);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("text_encoder.conv3.weight"), std::string::npos) << e.what();
+  }
+  Checkpoint not_text;
+  EXPECT_THROW(TextModelConfig::from_checkpoint(not_text), InputError);
 }
 
 }  // namespace

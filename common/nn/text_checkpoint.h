@@ -1,0 +1,38 @@
+// Text-model checkpoints: one safetensors file with the char-CNN-RNN text encoder and the
+// jointly trained image encoder, named as PyTorch modules would name them
+// ("text_encoder.conv1.weight", "text_encoder.rnn.weight_ih_l0", "image_encoder.bn1.running_var"),
+// optionally their RMSprop states ("optimizer.text_encoder.<param>.square_avg", ...step), and the
+// configuration in __metadata__ (model "t2igan-text"), so encode-text needs nothing else.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "checkpoint.h"
+#include "nn/text_encoder.h"
+
+namespace t2i::nn {
+
+inline constexpr const char* kTextPrefix = "text_encoder.";
+inline constexpr const char* kImagePrefix = "image_encoder.";
+
+struct TextModelConfig {
+  TextEncoderConfig text;
+  ImageEncoderConfig image;
+
+  std::map<std::string, std::string> to_metadata() const;
+  // InputError naming the file and key when the checkpoint is not a text model.
+  static TextModelConfig from_checkpoint(const Checkpoint& ck);
+};
+
+// Writes atomically. The optimisers may be null.
+void save_text_model(const std::string& path, const TextModelConfig& cfg, TextEncoder& text, ImageEncoder& image,
+                     const Rmsprop* opt_text, const Rmsprop* opt_image,
+                     const std::map<std::string, std::string>& extra_metadata = {});
+
+// Loads the weights (and the optimiser states if given) into bound models of the checkpoint's
+// configuration, checking names, dtypes and shapes. The image encoder may be null (encode-text).
+void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Rmsprop* opt_text = nullptr,
+                     Rmsprop* opt_image = nullptr);
+
+}  // namespace t2i::nn
