@@ -14,27 +14,13 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "rng.h"
 #include "nn/backend.h"
 
 namespace t2i::nn {
 
-// Seeded normal numbers, the same on every platform (no std::normal_distribution, whose
-// algorithm differs between standard libraries): splitmix64 and Box-Muller in double.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next_u64();
-  double uniform();  // [0, 1)
-  double normal();
-  float normal(float mean, float stddev) { return static_cast<float>(mean + stddev * normal()); }
+using t2i::Rng;  // common/rng.h: the same numbers on every platform
 
- private:
-  std::uint64_t state_;
-  bool have_spare_ = false;
-  double spare_ = 0;
-};
-
-// kUniform008: U(-0.08, 0.08), the text encoder's initialisation in Reed's CVPR 2016 code.
 enum class Init { kNormal002, kOnesNormal002, kZeros, kOnes, kUniform008 };
 
 class ParamSet {

@@ -10,23 +10,13 @@
 #include <vector>
 
 #include "image.h"
+#include "rng.h"
 
 namespace t2i::birds {
 
-// ---- Random numbers: splitmix64, the same on every platform and standard library. ----
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next();
-  double uniform();                       // [0, 1)
-  double uniform(double lo, double hi);   // [lo, hi)
-  int below(int n);                       // [0, n)
-  bool chance(double p) { return uniform() < p; }
-
- private:
-  std::uint64_t state_;
-};
-std::uint64_t mix(std::uint64_t a, std::uint64_t b);
+// Random numbers: common/rng.h (splitmix64, the same on every platform).
+using t2i::mix;
+using t2i::Rng;
 
 // ---- Content attributes. ----
 inline constexpr int kNumColours = 15;

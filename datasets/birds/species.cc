@@ -9,22 +9,6 @@
 
 namespace t2i::birds {
 
-std::uint64_t Rng::next() {
-  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-double Rng::uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-int Rng::below(int n) { return static_cast<int>((next() >> 33) % static_cast<std::uint64_t>(n)); }
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  Rng r(a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull));
-  r.next();
-  return r.next() ^ b;
-}
-
 namespace {
 
 constexpr const char* kColourNames[kNumColours] = {"red",   "orange", "yellow", "green",   "blue",
