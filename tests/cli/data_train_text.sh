@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# train-text and eval-text on a tiny synthetic bird set: the loss falls, the checkpoint is a text
+# model, --resume continues bit for bit, eval-text beats chance on the training classes, and bad
+# inputs fail with one clear line.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+
+make-birds --out d --count 1000 --size 64 --threads 2 -q
+pack-images d --size 64 --threads 2 -q > all.t2i
+list-captions d -q > all.tsv
+# 16 classes of 5 images each (make-birds spreads images over all 200 species).
+cut -f1 all.tsv | cut -d/ -f1 | sort -u > all-classes.txt
+sed -n 1,16p all-classes.txt > classes.txt
+[ "$(wc -l < classes.txt)" -eq 16 ] || fail "expected 16 classes"
+grep -F -f <(sed 's|$|/|' classes.txt) all.tsv > tr.tsv
+SMALL=(--c1 32 --c2 32 --c3 32 --emb-dim 32 --image-ndf 8 --batch 16 --threads 2 --seed 3)
+
+# --- Training: the per-epoch mean loss falls.
+train-text --images all.t2i --captions tr.tsv -o text.st "${SMALL[@]}" --lr 0.005 --epochs 30 2> train.log \
+  || fail "train-text failed: $(cat train.log)"
+grep -q "80 images, 800 captions, 16 classes" train.log || fail "train-text summary: $(cat train.log)"
+grep -q "920 images have no caption" train.log || fail "images without captions not reported"
+losses=$(sed -n 's/.*epoch [0-9]* mean loss \([0-9.]*\).*/\1/p' train.log)
+[ "$(wc -l <<<"$losses")" -eq 30 ] || fail "expected 30 per-epoch losses: $(cat train.log)"
+awk 'NR<=5 {a+=$1} NR>25 {b+=$1} END {exit !(b < 0.85 * a)}' <<<"$losses" \
+  || fail "the loss did not fall: $(tr '\n' ' ' <<<"$losses")"
+pass "train-text: loss $(head -1 <<<"$losses") -> $(tail -1 <<<"$losses") in 30 epochs"
+
+# --- The checkpoint is a text model with its optimiser states and training state.
+tensor-info text.st > info.txt
+grep -qP '^# metadata\tmodel\tt2igan-text$' info.txt || fail "text.st is not a t2igan-text model"
+grep -qP '^# metadata\ttrain.epoch\t30$' info.txt || fail "text.st lacks train.epoch 30"
+grep -q 'optimizer.text_encoder' info.txt || fail "text.st lacks the RMSprop states"
+pass "text.st is a text model"
+
+# --- --resume: 2 epochs, then on to 4, equals 4 epochs straight.
+train-text --images all.t2i --captions tr.tsv -o straight.st "${SMALL[@]}" --epochs 4 -q
+train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epochs 2 -q
+train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epochs 4 --resume -q
+same_file straight.st resumed.st
+pass "train-text --resume is bit-identical to an uninterrupted run"
+
+# --- eval-text on the training classes: well above chance (1/16).
+eval-text -m text.st --images all.t2i --captions tr.tsv --classes classes.txt --threads 2 -q > eval.txt \
+  || fail "eval-text failed"
+grep -qP '^classes\t16$' eval.txt || fail "eval-text classes: $(cat eval.txt)"
+grep -qP '^images\t80$' eval.txt || fail "eval-text images: $(cat eval.txt)"
+top1=$(sed -n 's/^top1\t//p' eval.txt)
+ap50=$(sed -n 's/^ap50\t//p' eval.txt)
+awk -v t="$top1" -v a="$ap50" 'BEGIN {exit !(t >= 0 && t <= 1 && a >= 0 && a <= 1 && t > 1.5 / 16)}' \
+  || fail "eval-text: top1 $top1 ap50 $ap50"
+pass "eval-text: top1 $top1, ap50 $ap50 (chance 0.0625)"
+
+# --- Errors.
+expect_exit 2 train-text --images nope.t2i --captions tr.tsv -o x.st
+expect_exit 1 train-text --images all.t2i --captions tr.tsv
+expect_exit 2 eval-text -m nope.st --images all.t2i --captions tr.tsv
+expect_exit 2 train-text --images all.t2i --captions all.tsv -o x.st --epochs 1 --resume
+printf '001.Nope/x\tcaption\n' > bad.tsv
+rc=0; train-text --images all.t2i --captions bad.tsv -o x.st -q 2> err || rc=$?
+[ "$rc" -eq 2 ] && grep -q "ignored 1 captions of images not in" err && grep -q "no image of all.t2i has a caption" err \
+  || fail "captions of unknown images: rc $rc, $(cat err)"
+rc=0; train-text --images all.t2i --captions tr.tsv -o x.st --batch 20 -q 2> err || rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "--batch 20: only 16 classes" err || fail "--batch > classes: rc $rc, $(cat err)"
+echo "Nope" > nope.txt
+expect_exit 2 eval-text -m text.st --images all.t2i --captions tr.tsv --classes nope.txt
+[ ! -e x.st ] || fail "a failed run left x.st"
+pass "train-text and eval-text errors"
