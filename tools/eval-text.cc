@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "captions.h"
 #include "cli.h"
 #include "error.h"
 #include "file.h"
@@ -24,8 +25,6 @@
 namespace {
 
 using namespace t2i;
-
-std::string class_of(const std::string& key) { return key.substr(0, key.find('/')); }
 
 std::string trim(const std::string& s) {
   const auto a = s.find_first_not_of(" \t\r");
@@ -98,20 +97,14 @@ int main(int argc, char** argv) {
 
     // Captions of the selected images, grouped by class.
     std::vector<std::vector<std::string>> captions(K);
-    std::size_t unknown = 0, n_captions = 0, line_no = 0;
-    for (const std::string& line : read_lines(captions_path)) {
-      ++line_no;
-      if (line.empty()) continue;
-      const auto tab = line.find('\t');
-      if (tab == std::string::npos || tab == 0)
-        fail<InputError>("{}:{}: expected 'image-key<TAB>caption'", captions_path, line_no);
-      const std::string key = line.substr(0, tab);
-      if (!selected(class_of(key))) continue;
-      if (!images.contains(key)) {
+    std::size_t unknown = 0, n_captions = 0;
+    for (CaptionLine& c : read_caption_lines(captions_path)) {
+      if (!selected(class_of(c.key))) continue;
+      if (!images.contains(c.key)) {
         ++unknown;
         continue;
       }
-      captions[static_cast<std::size_t>(class_index.at(class_of(key)))].push_back(line.substr(tab + 1));
+      captions[static_cast<std::size_t>(class_index.at(class_of(c.key)))].push_back(std::move(c.caption));
       ++n_captions;
     }
     if (unknown > 0) log::warn("{}: ignored {} captions of images not in {}", captions_path, unknown, images_path);

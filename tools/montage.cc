@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "captions.h"
 #include "cli.h"
 #include "error.h"
 #include "file.h"
@@ -69,15 +70,7 @@ std::vector<std::string> wrap(const std::string& text, std::size_t width, std::s
 // Captions by key from "key<TAB>caption" lines (list-captions output): the first of each key.
 std::map<std::string, std::string> read_captions(const std::string& path) {
   std::map<std::string, std::string> out;
-  std::size_t n = 0;
-  for (const std::string& line : read_lines(path)) {
-    ++n;
-    if (line.empty()) continue;
-    auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0)
-      fail<InputError>("{}:{}: expected 'key<TAB>caption'", path, n);
-    out.emplace(line.substr(0, tab), line.substr(tab + 1));
-  }
+  for (CaptionLine& c : read_caption_lines(path)) out.emplace(std::move(c.key), std::move(c.caption));
   return out;
 }
 

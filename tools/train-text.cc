@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "captions.h"
 #include "cli.h"
 #include "error.h"
 #include "file.h"
@@ -39,8 +40,6 @@ struct TrainRng {
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
 };
 
-std::string class_of(const std::string& key) { return key.substr(0, key.find('/')); }
-
 struct ImageEntry {
   std::string key;
   std::vector<std::string> captions;
@@ -54,19 +53,13 @@ struct Data {
 
 Data read_data(KeyedReader& images, const std::string& captions_path) {
   std::map<std::string, std::vector<std::string>> caps;
-  std::size_t unknown = 0, line_no = 0;
-  for (const std::string& line : read_lines(captions_path)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0)
-      fail<InputError>("{}:{}: expected 'image-key<TAB>caption'", captions_path, line_no);
-    std::string key = line.substr(0, tab);
-    if (!images.contains(key)) {
+  std::size_t unknown = 0;
+  for (CaptionLine& c : read_caption_lines(captions_path)) {
+    if (!images.contains(c.key)) {
       ++unknown;
       continue;
     }
-    caps[key].push_back(line.substr(tab + 1));
+    caps[c.key].push_back(std::move(c.caption));
   }
   if (unknown > 0) log::warn("{}: ignored {} captions of images not in {}", captions_path, unknown, images.name());
   Data d;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "checkpoint.h"
+#include "test_util.h"
 #include "nn/gan_step.h"
 #include "nn/ref_backend.h"
 
@@ -22,23 +23,8 @@ struct Case {
 
 std::string case_name(const ::testing::TestParamInfo<Case>& p) { return p.param.arch + "_" + p.param.backend; }
 
-// ||a - b|| / max(||b||, floor * sqrt(n)): the normalised error of a against the fixture b, with
-// a floor for arrays that are nearly zero (rounding noise has no relative precision).
-double nerr(const std::vector<float>& a, const Tensor& b, double floor = 1e-6) {
-  auto bv = b.span<float>();
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += (double(a[i]) - bv[i]) * (double(a[i]) - bv[i]);
-    den += double(bv[i]) * bv[i];
-  }
-  return std::sqrt(num) / std::max(std::sqrt(den), floor * std::sqrt(double(a.size())));
-}
-
-double rms(const Tensor& t) {
-  double s = 0;
-  for (float v : t.span<float>()) s += double(v) * v;
-  return std::sqrt(s / std::max<double>(1, double(t.numel())));
-}
+using test::nerr;
+using test::rms;
 
 class GanFixture : public ::testing::TestWithParam<Case> {};
 

@@ -24,23 +24,8 @@ Checkpoint load_fixture() { return Checkpoint::load(std::string(T2I_TEST_DATA) +
 
 i64 meta_int(const Checkpoint& fx, const std::string& key) { return std::stoll(fx.metadata.at(key)); }
 
-// ||a - b|| / max(||b||, floor * sqrt(n)), as test_gan_fixture.cc.
-double nerr(const std::vector<float>& a, const Tensor& b, double floor = 1e-6) {
-  auto bv = b.span<float>();
-  if (a.size() != bv.size()) return INFINITY;
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += (double(a[i]) - bv[i]) * (double(a[i]) - bv[i]);
-    den += double(bv[i]) * bv[i];
-  }
-  return std::sqrt(num) / std::max(std::sqrt(den), floor * std::sqrt(double(a.size())));
-}
-
-double rms(const Tensor& t) {
-  double s = 0;
-  for (float v : t.span<float>()) s += double(v) * v;
-  return std::sqrt(s / std::max<double>(1, double(t.numel())));
-}
+using test::nerr;
+using test::rms;
 
 // uint8 one-hot captions -> float32 [B,70,201]; uint8 images -> float32(byte) / 127.5 - 1.
 Tensor captions_of(const Tensor& u8) {

@@ -10,7 +10,10 @@
 
 #include <jpeglib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <vector>
 
 #include "file.h"
 #include "image.h"
@@ -66,6 +69,25 @@ inline std::unique_ptr<InputFile> memory_stream(const std::string& bytes) {
   auto* copy = new std::string(bytes);  // lives as long as the test process; tests are short
   std::FILE* f = ::fmemopen(copy->data(), copy->size(), "rb");
   return std::make_unique<InputFile>(f, "<memory>", true);
+}
+
+// ||a - b|| / max(||b||, floor * sqrt(n)): the normalised error of a against a fixture b, with a
+// floor for arrays that are nearly zero (rounding noise has no relative precision).
+inline double nerr(const std::vector<float>& a, const Tensor& b, double floor = 1e-6) {
+  auto bv = b.span<float>();
+  if (a.size() != bv.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += (double(a[i]) - bv[i]) * (double(a[i]) - bv[i]);
+    den += double(bv[i]) * bv[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), floor * std::sqrt(double(a.size())));
+}
+
+inline double rms(const Tensor& t) {
+  double s = 0;
+  for (float v : t.span<float>()) s += double(v) * v;
+  return std::sqrt(s / std::max<double>(1, double(t.numel())));
 }
 
 // A JPEG file's bytes (libjpeg), for fixtures of the readers: the toolkit itself only reads JPEG.
