@@ -113,17 +113,7 @@ def record():
 
 
 def self_check(path, rec, meta):
-    back, bmeta = t2i_nets.load_safetensors(path)
-    if bmeta != meta:
-        raise SystemExit("%s: metadata differs on re-read" % path)
-    if list(back) != list(rec):
-        raise SystemExit("%s: tensor names/order differ on re-read" % path)
-    for name, t in rec.items():
-        b = back[name]
-        if b.dtype != t.dtype or b.shape != t.shape or not torch.equal(b, t):
-            raise SystemExit("%s: tensor %s differs on re-read" % (path, name))
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            raise SystemExit("%s: tensor %s is not finite" % (path, name))
+    t2i_nets.check_saved(path, rec, meta)
 
 
 def selftest(rec):

@@ -131,7 +131,6 @@ class Discriminator(nn.Module):
         return self.conv5(x).view(-1)                              # [B]
 
 
-@torch.no_grad()
 class TextToImageGAN(nn.Module):
     """Both nets under the names t2igan's GAN checkpoints use ("generator.up0.weight", ...):
     model.load_state_dict(weights) with weights = the checkpoint's tensors minus "optimizer.*"."""
@@ -152,6 +151,7 @@ class TextToImageGAN(nn.Module):
                 "proj_dim": str(g.proj_dim), "ngf": str(g.ngf), "ndf": str(d.ndf)}
 
 
+@torch.no_grad()
 def init_weights(module, generator):
     """DCGAN init in module registration order (module.modules()): every Conv2d /
     ConvTranspose2d / Linear weight ~ N(0, 0.02), Linear bias = 0; every BatchNorm weight
@@ -234,6 +234,22 @@ def parse_safetensors(data):
 def load_safetensors(path):
     with open(path, "rb") as f:
         return parse_safetensors(f.read())
+
+
+def check_saved(path, tensors, metadata):
+    """Re-reads a fixture and exits with a message unless it holds exactly these tensors (names,
+    order, dtypes, shapes, values, all finite) and this metadata."""
+    back, bmeta = load_safetensors(path)
+    if bmeta != metadata:
+        raise SystemExit("%s: metadata differs on re-read" % path)
+    if list(back) != list(tensors):
+        raise SystemExit("%s: tensor names/order differ on re-read" % path)
+    for name, t in tensors.items():
+        b = back[name]
+        if b.dtype != t.dtype or b.shape != t.shape or not torch.equal(b, t):
+            raise SystemExit("%s: tensor %s differs on re-read" % (path, name))
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise SystemExit("%s: tensor %s is not finite" % (path, name))
 
 
 # ---- self-test ----
