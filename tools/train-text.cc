@@ -122,9 +122,9 @@ int main(int argc, char** argv) {
                  "train-text --images tr.t2i --captions tr.tsv -o text.st",
       .see_also = "eval-text(1), encode-text(1), pack-images(1), list-captions(1)",
   });
-  std::string images_path, captions_path, out_path, cell_text = "gru";
+  std::string images_path, captions_path, out_path, cell_text = "gru", optimizer = "adam";
   int epochs = 300, batch = 0, checkpoint_every = 10;
-  double lr = 7e-4, lr_decay = 0.98;
+  double lr = 2e-4, lr_decay = 0.98, beta1 = 0.5, norm = 4;
   long c1 = 384, c2 = 512, c3 = 256, emb_dim = 1024, image_ndf = 64;
   bool resume = false;
   cli.options().add_options()
@@ -133,7 +133,10 @@ int main(int argc, char** argv) {
       ("output,o", po::value(&out_path), "the text model checkpoint to write (safetensors)")
       ("epochs", po::value(&epochs)->default_value(epochs), "epochs to train in all (an epoch: images / batch minibatches)")
       ("batch", po::value(&batch)->default_value(batch), "classes (pairs) per minibatch; 0: min(40, classes)")
-      ("lr", po::value(&lr)->default_value(lr), "RMSprop learning rate")
+      ("optimizer", po::value(&optimizer)->default_value(optimizer), "adam or rmsprop (the CVPR code's; see NOTES)")
+      ("lr", po::value(&lr)->default_value(lr), "learning rate (the CVPR code: rmsprop with 0.0007)")
+      ("beta1", po::value(&beta1)->default_value(beta1), "Adam's beta1")
+      ("norm", po::value(&norm)->default_value(norm), "scale both embeddings to this L2 norm; 0: the raw projections, as the paper")
       ("lr-decay", po::value(&lr_decay)->default_value(lr_decay), "learning rate factor per epoch")
       ("c1", po::value(&c1)->default_value(c1), "first temporal convolution's width")
       ("c2", po::value(&c2)->default_value(c2), "second temporal convolution's width")
@@ -151,6 +154,9 @@ int main(int argc, char** argv) {
     if (epochs < 1) fail<UsageError>("--epochs {}: expected at least 1", epochs);
     if (batch != 0 && (batch < 2 || batch > 4096)) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
     if (!(lr > 0) || !(lr_decay > 0) || lr_decay > 1) fail<UsageError>("--lr must be > 0 and --lr-decay in (0, 1]");
+    if (optimizer != "adam" && optimizer != "rmsprop") fail<UsageError>("--optimizer {}: expected adam or rmsprop", optimizer);
+    if (!(beta1 >= 0 && beta1 < 1)) fail<UsageError>("--beta1 {}: expected a number in [0, 1)", beta1);
+    if (!(norm >= 0 && norm <= 1e6)) fail<UsageError>("--norm {}: expected a number >= 0", norm);
     if (checkpoint_every < 1) fail<UsageError>("--checkpoint-every {}: expected at least 1", checkpoint_every);
     if (cell_text != "gru" && cell_text != "relu") fail<UsageError>("--cell {}: expected gru or relu", cell_text);
     if (c1 < 1 || c2 < 1 || c3 < 1 || emb_dim < 1 || image_ndf < 1)
@@ -171,6 +177,8 @@ int main(int argc, char** argv) {
       lr = std::stod(ck->meta("train.lr"));
       lr_decay = std::stod(ck->meta("train.lr_decay"));
       batch = std::stoi(ck->meta("train.batch"));
+      optimizer = ck->meta("train.optimizer");
+      beta1 = std::stod(ck->meta("train.beta1"));
       const std::string& l = ck->meta("train.losses");
       for (std::size_t p = 0; p < l.size();) {
         auto q = l.find(',', p);
@@ -186,6 +194,7 @@ int main(int argc, char** argv) {
       cfg.text.cell = cell_text == "gru" ? nn::RnnCell::kGru : nn::RnnCell::kRelu;
       cfg.text.emb_dim = emb_dim;
       cfg.image.ndf = image_ndf, cfg.image.emb_dim = emb_dim;
+      cfg.text.norm = cfg.image.norm = static_cast<float>(norm);
     }
 
     KeyedReader images(images_path);
@@ -202,7 +211,7 @@ int main(int argc, char** argv) {
     nn::ImageEncoder image(cfg.image);
     text.bind(*be);
     image.bind(*be);
-    nn::TextEmbeddingStep step(*be, image, text);
+    nn::TextEmbeddingStep step(*be, image, text, {.kind = optimizer, .lr = lr, .beta1 = beta1});
     if (ck) {
       nn::load_text_model(*ck, text, &image, &step.opt_text(), &step.opt_image());
       ck.reset();
@@ -225,6 +234,8 @@ int main(int argc, char** argv) {
           {"train.lr", fmt::format("{:.17g}", lr)},
           {"train.lr_decay", fmt::format("{:.17g}", lr_decay)},
           {"train.batch", std::to_string(batch)},
+          {"train.optimizer", optimizer},
+          {"train.beta1", fmt::format("{:.17g}", beta1)},
           {"train.losses", format_losses(losses)},
       };
       nn::save_text_model(out_path, cfg, text, image, &step.opt_text(), &step.opt_image(), meta);
@@ -234,8 +245,8 @@ int main(int argc, char** argv) {
     Progress progress("training", static_cast<std::uint64_t>(epochs - start_epoch) * steps);
     for (int epoch = start_epoch; epoch < epochs; ++epoch) {
       const double epoch_lr = lr * std::pow(lr_decay, epoch);
-      step.opt_text().hyper().lr = epoch_lr;
-      step.opt_image().hyper().lr = epoch_lr;
+      step.opt_text().set_lr(epoch_lr);
+      step.opt_image().set_lr(epoch_lr);
       double sum = 0;
       for (std::size_t s = 0; s < steps; ++s) {
         for (int i = 0; i < nclasses; ++i) order[static_cast<std::size_t>(i)] = i;
@@ -257,9 +268,9 @@ int main(int argc, char** argv) {
         if (!std::isfinite(loss)) {
           if (saved_epoch > start_epoch || resume)
             fail<RuntimeError>("the loss became {} in epoch {}, minibatch {}: stopped; {} holds the last good checkpoint "
-                               "(epoch {})", loss, epoch + 1, s + 1, out_path, saved_epoch);
+                               "(epoch {})", std::isnan(loss) ? "NaN" : "infinite", epoch + 1, s + 1, out_path, saved_epoch);
           fail<RuntimeError>("the loss became {} in epoch {}, minibatch {}: stopped before any checkpoint was saved "
-                             "(try a smaller --lr)", loss, epoch + 1, s + 1);
+                             "(try a smaller --lr)", std::isnan(loss) ? "NaN" : "infinite", epoch + 1, s + 1);
         }
         sum += loss;
         progress.add();

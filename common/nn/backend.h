@@ -198,6 +198,11 @@ class Backend {
   virtual void transpose_ct(const Array& x, Array& y) = 0;
   virtual void transpose_ct_backward(const Array& dy, Array& dx) = 0;
 
+  // Row normalisation of plain x [N,D] (ref::normalize_rows_*): y = scale * x / |x| per row;
+  // backward takes the forward's input x and dy to dx.
+  virtual void normalize_rows(const Array& x, float scale, Array& y) = 0;
+  virtual void normalize_rows_backward(const Array& x, const Array& dy, float scale, Array& dx) = 0;
+
   // Losses over plain arrays; return the loss and write the gradient (if dz non-null).
   // logits and targets [N]; weights [N] or null; mean over N.
   virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;

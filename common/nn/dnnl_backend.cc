@@ -948,6 +948,21 @@ class DnnlBackend : public Backend {
     ensure(dx, s, plain_md(s));
     ref::transpose_ct_backward(dy.dim(0), dy.dim(2), dy.dim(1), plain(dy, transpose_buf_), data(dx));
   }
+  // [N,D] with D ~ 1024: a memory-bound pass, done by the reference loops on plain data.
+  void normalize_rows(const Array& x, float scale, Array& y) override {
+    if (x.shape.size() != 2) fail<RuntimeError>("normalize_rows given {}", shape_text(x.shape));
+    const float* xp = plain(x, norm_buf_);
+    ensure(y, x.shape, plain_md(x.shape));
+    ref::normalize_rows_forward(x.dim(0), x.dim(1), scale, xp, data(y));
+  }
+  void normalize_rows_backward(const Array& x, const Array& dy, float scale, Array& dx) override {
+    if (x.shape.size() != 2 || dy.shape != x.shape)
+      fail<RuntimeError>("normalize_rows_backward given {} and {}", shape_text(x.shape), shape_text(dy.shape));
+    const float* xp = plain(x, norm_buf_);
+    const float* dyp = plain(dy, norm_bwd_buf_);
+    ensure(dx, x.shape, plain_md(x.shape));
+    ref::normalize_rows_backward(x.dim(0), x.dim(1), scale, xp, dyp, data(dx));
+  }
   // S = V T^T by GEMM, the hinge terms in loops, dV = dS T and dT = dS^T V by GEMM.
   float dssje_loss(const Array& v_in, const Array& t_in, Array* dv, Array* dtx) override {
     if (v_in.shape.size() != 2 || v_in.shape != t_in.shape)
@@ -966,8 +981,9 @@ class DnnlBackend : public Backend {
       for (i64 j = 0; j < B; ++j) {
         if (j == i) continue;
         const float m1 = 1.0f + sm[at(i, j)] - sm[at(i, i)], m2 = 1.0f + sm[at(j, i)] - sm[at(i, i)];
-        if (m1 > 0) loss += m1, ds[at(i, j)] += scale, ds[at(i, i)] -= scale;
-        if (m2 > 0) loss += m2, ds[at(j, i)] += scale, ds[at(i, i)] -= scale;
+        // NaN margins count (as ref): a diverged net gives a NaN loss.
+        if (!(m1 <= 0)) loss += m1, ds[at(i, j)] += scale, ds[at(i, i)] -= scale;
+        if (!(m2 <= 0)) loss += m2, ds[at(j, i)] += scale, ds[at(i, i)] -= scale;
       }
     if (dv) {
       ensure(*dv, v_in.shape, plain_md(v_in.shape));
@@ -1035,7 +1051,7 @@ class DnnlBackend : public Backend {
   std::vector<std::unique_ptr<ConcatPlan>> concats_;
   std::vector<std::unique_ptr<BinaryPlan>> binaries_;
   memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_, mean_buf_;
-  memory transpose_buf_;
+  memory transpose_buf_, norm_buf_, norm_bwd_buf_;
   Array concat_a_, concat_b_;
 };
 

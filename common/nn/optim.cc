@@ -92,4 +92,18 @@ void Rmsprop::load_from(const Checkpoint& ck, const std::string& prefix) {
   step_ = load_step(ck, prefix + "step");
 }
 
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& c) {
+  if (c.kind == "adam") {
+    ref::AdamHyper h;
+    h.lr = c.lr, h.beta1 = c.beta1;
+    return std::make_unique<Adam>(h);
+  }
+  if (c.kind == "rmsprop") {
+    ref::RmspropHyper h;
+    h.lr = c.lr;
+    return std::make_unique<Rmsprop>(h);
+  }
+  fail<UsageError>("optimiser '{}': expected adam or rmsprop", c.kind);
+}
+
 }  // namespace t2i::nn

@@ -294,6 +294,17 @@ class RefBackend : public Backend {
     ensure(dx, {dy.dim(0), dy.dim(2), dy.dim(1)});
     ref::transpose_ct_backward(dy.dim(0), dy.dim(2), dy.dim(1), ptr(dy), ptr(dx));
   }
+  void normalize_rows(const Array& x, float scale, Array& y) override {
+    if (x.shape.size() != 2) fail<RuntimeError>("normalize_rows given {}", shape_text(x.shape));
+    ensure(y, x.shape);
+    ref::normalize_rows_forward(x.dim(0), x.dim(1), scale, ptr(x), ptr(y));
+  }
+  void normalize_rows_backward(const Array& x, const Array& dy, float scale, Array& dx) override {
+    if (x.shape.size() != 2 || dy.shape != x.shape)
+      fail<RuntimeError>("normalize_rows_backward given {} and {}", shape_text(x.shape), shape_text(dy.shape));
+    ensure(dx, x.shape);
+    ref::normalize_rows_backward(x.dim(0), x.dim(1), scale, ptr(x), ptr(dy), ptr(dx));
+  }
   float dssje_loss(const Array& v, const Array& t, Array* dv, Array* dt) override {
     if (v.shape.size() != 2 || v.shape != t.shape)
       fail<RuntimeError>("dssje_loss given {} and {}", shape_text(v.shape), shape_text(t.shape));

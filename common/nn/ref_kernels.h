@@ -526,6 +526,35 @@ void rnn_backward(RnnCell cell, i64 N, i64 Tn, i64 I, i64 Hd, const T* x, const 
   }
 }
 
+// ---- Row normalisation: y_n = scale * x_n / |x_n| over each row of x [N,D] ------------------
+// A row of zeros stays zero (its gradient is zero too). Backward: with u = x/|x|,
+// dx = scale / |x| * (dy - u <u, dy>).
+template <typename T>
+void normalize_rows_forward(i64 N, i64 D, T scale, const T* x, T* y) {
+  for (i64 n = 0; n < N; ++n) {
+    T sq = 0;
+    for (i64 d = 0; d < D; ++d) sq += x[n * D + d] * x[n * D + d];
+    const T r = sq > T(0) ? scale / std::sqrt(sq) : T(0);
+    for (i64 d = 0; d < D; ++d) y[n * D + d] = x[n * D + d] * r;
+  }
+}
+
+template <typename T>
+void normalize_rows_backward(i64 N, i64 D, T scale, const T* x, const T* dy, T* dx) {
+  for (i64 n = 0; n < N; ++n) {
+    T sq = 0;
+    for (i64 d = 0; d < D; ++d) sq += x[n * D + d] * x[n * D + d];
+    if (!(sq > T(0))) {
+      for (i64 d = 0; d < D; ++d) dx[n * D + d] = T(0);
+      continue;
+    }
+    const T norm = std::sqrt(sq);
+    T udy = 0;
+    for (i64 d = 0; d < D; ++d) udy += x[n * D + d] / norm * dy[n * D + d];
+    for (i64 d = 0; d < D; ++d) dx[n * D + d] = scale / norm * (dy[n * D + d] - x[n * D + d] / norm * udy);
+  }
+}
+
 // ---- The DS-SJE loss (Reed et al. 2016), symmetric hinge over a batch of B distinct classes --
 // v [B,D] image features, t [B,D] text features, s_ij = <v_i, t_j>:
 //   L = 1/B^2 sum_i sum_{j != i} [max(0, 1 + s_ij - s_ii) + max(0, 1 + s_ji - s_ii)].
@@ -553,12 +582,12 @@ T dssje_loss(i64 B, i64 D, const T* v, const T* t, T* dv, T* dt) {
     for (i64 j = 0; j < B; ++j) {
       if (j == i) continue;
       const T m1 = T(1) + s(i, j) - sii, m2 = T(1) + s(j, i) - sii;
-      if (m1 > 0) {
+      if (!(m1 <= 0)) {  // a NaN margin counts, so a diverged net gives a NaN loss (as relu)
         loss += m1;
         push(i, j, scale);
         push(i, i, -scale);
       }
-      if (m2 > 0) {
+      if (!(m2 <= 0)) {
         loss += m2;
         push(j, i, scale);
         push(i, i, -scale);

@@ -1,5 +1,7 @@
 #include "nn/text_checkpoint.h"
 
+#include <fmt/format.h>
+
 #include "error.h"
 
 namespace t2i::nn {
@@ -39,7 +41,8 @@ std::map<std::string, std::string> TextModelConfig::to_metadata() const {
           {"c3", std::to_string(text.c3)},
           {"cell", text.cell == RnnCell::kGru ? "gru" : "relu"},
           {"emb_dim", std::to_string(text.emb_dim)},
-          {"image_ndf", std::to_string(image.ndf)}};
+          {"image_ndf", std::to_string(image.ndf)},
+          {"norm", fmt::format("{:.9g}", text.norm)}};
 }
 
 TextModelConfig TextModelConfig::from_checkpoint(const Checkpoint& ck) {
@@ -59,11 +62,25 @@ TextModelConfig TextModelConfig::from_checkpoint(const Checkpoint& ck) {
   else fail<InputError>("{}: __metadata__ 'cell' is '{}', expected gru or relu", ck.source(), cell);
   c.image.ndf = positive(ck, "image_ndf");
   c.image.emb_dim = c.text.emb_dim;
+  // Models written before the option have no key: the raw projection.
+  if (ck.metadata.count("norm")) {
+    const std::string& v = ck.meta("norm");
+    float norm = -1;
+    try {
+      std::size_t used = 0;
+      norm = std::stof(v, &used);
+      if (used != v.size()) norm = -1;
+    } catch (const std::exception&) {
+    }
+    if (!(norm >= 0 && norm <= 1e6))
+      fail<InputError>("{}: __metadata__ 'norm' is '{}', expected a number >= 0", ck.source(), v);
+    c.text.norm = c.image.norm = norm;
+  }
   return c;
 }
 
 void save_text_model(const std::string& path, const TextModelConfig& cfg, TextEncoder& text, ImageEncoder& image,
-                     const Rmsprop* opt_text, const Rmsprop* opt_image,
+                     const Optimizer* opt_text, const Optimizer* opt_image,
                      const std::map<std::string, std::string>& extra_metadata) {
   Checkpoint ck;
   ck.metadata = cfg.to_metadata();
@@ -75,8 +92,8 @@ void save_text_model(const std::string& path, const TextModelConfig& cfg, TextEn
   ck.save(path);
 }
 
-void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Rmsprop* opt_text,
-                     Rmsprop* opt_image) {
+void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Optimizer* opt_text,
+                     Optimizer* opt_image) {
   check_part(ck, text.params(), kTextPrefix);
   text.params().load_from(ck, kTextPrefix);
   if (image) {

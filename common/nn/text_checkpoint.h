@@ -1,7 +1,8 @@
 // Text-model checkpoints: one safetensors file with the char-CNN-RNN text encoder and the
 // jointly trained image encoder, named as PyTorch modules would name them
 // ("text_encoder.conv1.weight", "text_encoder.rnn.weight_ih_l0", "image_encoder.bn1.running_var"),
-// optionally their RMSprop states ("optimizer.text_encoder.<param>.square_avg", ...step), and the
+// optionally their optimiser states ("optimizer.text_encoder.<param>.exp_avg" for Adam,
+// ".square_avg" for RMSprop, ...step), and the
 // configuration in __metadata__ (model "t2igan-text"), so encode-text needs nothing else.
 #pragma once
 
@@ -27,12 +28,12 @@ struct TextModelConfig {
 
 // Writes atomically. The optimisers may be null.
 void save_text_model(const std::string& path, const TextModelConfig& cfg, TextEncoder& text, ImageEncoder& image,
-                     const Rmsprop* opt_text, const Rmsprop* opt_image,
+                     const Optimizer* opt_text, const Optimizer* opt_image,
                      const std::map<std::string, std::string>& extra_metadata = {});
 
 // Loads the weights (and the optimiser states if given) into bound models of the checkpoint's
 // configuration, checking names, dtypes and shapes. The image encoder may be null (encode-text).
-void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Rmsprop* opt_text = nullptr,
-                     Rmsprop* opt_image = nullptr);
+void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Optimizer* opt_text = nullptr,
+                     Optimizer* opt_image = nullptr);
 
 }  // namespace t2i::nn

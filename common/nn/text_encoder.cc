@@ -108,12 +108,19 @@ const Array& TextEncoder::forward(int pass, const Array& onehot) {
   rnn_->forward(s.seq, ps_.param("rnn.weight_ih_l0"), ps_.param("rnn.weight_hh_l0"), ps_.param("rnn.bias_ih_l0"),
                 ps_.param("rnn.bias_hh_l0"), s.H, s.rnn);
   be_->mean_time(s.H, s.mean);
-  fc_->forward(s.mean, ps_.param("fc.weight"), &ps_.param("fc.bias"), s.out);
+  if (cfg_.norm > 0) {
+    fc_->forward(s.mean, ps_.param("fc.weight"), &ps_.param("fc.bias"), s.raw);
+    be_->normalize_rows(s.raw, cfg_.norm, s.out);
+  } else {
+    fc_->forward(s.mean, ps_.param("fc.weight"), &ps_.param("fc.bias"), s.out);
+  }
   return s.out;
 }
 
-void TextEncoder::backward(int pass, const Array& demb) {
+void TextEncoder::backward(int pass, const Array& demb_in) {
   Slot& s = slots_[pass];
+  if (cfg_.norm > 0) be_->normalize_rows_backward(s.raw, demb_in, cfg_.norm, s.draw);
+  const Array& demb = cfg_.norm > 0 ? s.draw : demb_in;
   const i64 n = demb.dim(0);
   auto as4 = [&](const Array& a) { return be_->reshape(a, {n, a.dim(1), 1, a.dim(2)}); };
   auto as3 = [&](const Array& a) { return be_->reshape(a, {n, a.dim(1), a.dim(3)}); };
@@ -167,12 +174,17 @@ const Array& ImageEncoder::forward(int pass, const Array& image, bool training) 
   a = &act3_.forward(pass, bn3_.forward(pass, conv3_.forward(pass, *a), training));
   const Array& out = conv4_.forward(pass, *a);
   s.out = be_->reshape(out, {out.dim(0), cfg_.emb_dim});
+  if (cfg_.norm > 0) {
+    be_->normalize_rows(s.out, cfg_.norm, s.normed);
+    return s.normed;
+  }
   return s.out;
 }
 
 void ImageEncoder::backward(int pass, const Array& demb) {
   Slot& s = slots_[pass];
-  s.d4 = be_->reshape(demb, {demb.dim(0), cfg_.emb_dim, 1, 1});
+  if (cfg_.norm > 0) be_->normalize_rows_backward(s.out, demb, cfg_.norm, s.draw);
+  s.d4 = be_->reshape(cfg_.norm > 0 ? s.draw : demb, {demb.dim(0), cfg_.emb_dim, 1, 1});
   const Array* d = &conv4_.backward(pass, s.d4, true);
   d = &conv3_.backward(pass, bn3_.backward(pass, act3_.backward(pass, *d)), true);
   d = &conv2_.backward(pass, bn2_.backward(pass, act2_.backward(pass, *d)), true);
@@ -181,10 +193,10 @@ void ImageEncoder::backward(int pass, const Array& demb) {
 }
 
 // ---- TextEmbeddingStep ---------------------------------------------------------------------
-TextEmbeddingStep::TextEmbeddingStep(Backend& be, ImageEncoder& image, TextEncoder& text, ref::RmspropHyper h)
-    : be_(be), image_(image), text_(text), opt_image_(h), opt_text_(h) {
-  opt_image_.bind(be, image.params());
-  opt_text_.bind(be, text.params());
+TextEmbeddingStep::TextEmbeddingStep(Backend& be, ImageEncoder& image, TextEncoder& text, const OptimizerConfig& opt)
+    : be_(be), image_(image), text_(text), opt_image_(make_optimizer(opt)), opt_text_(make_optimizer(opt)) {
+  opt_image_->bind(be, image.params());
+  opt_text_->bind(be, text.params());
 }
 
 float TextEmbeddingStep::run(const Array& images, const Array& captions) {
@@ -197,8 +209,8 @@ float TextEmbeddingStep::run(const Array& images, const Array& captions) {
   const float loss = be_.dssje_loss(v_, t_, &dv_, &dt_);
   image_.backward(0, dv_);
   text_.backward(0, dt_);
-  opt_image_.step();
-  opt_text_.step();
+  opt_image_->step();
+  opt_text_->step();
   return loss;
 }
 

@@ -25,6 +25,9 @@ struct TextEncoderConfig {
   i64 c1 = 384, c2 = 512, c3 = 256;
   RnnCell cell = RnnCell::kGru;  // kGru or kRelu (the CVPR code's 256-d ReLU RNN)
   i64 emb_dim = 1024;
+  // > 0: the embedding is scaled to this L2 norm (the compatibility is then a scaled cosine);
+  // 0: the raw projection, as the paper. See train-text(1) --norm.
+  float norm = 0;
 
   i64 hidden() const { return c3; }
   // Time steps left after the three conv/pool stages (8 for length 201); throws if none.
@@ -77,7 +80,7 @@ class TextEncoder {
     Array p1, p2, p3;      // pool outputs [N, C, T]
     Array seq, H, mean;    // RNN input [N, T, c3], hidden states [N, T, hidden], their mean
     RnnSaved rnn;
-    Array out;             // [N, emb_dim]
+    Array out, raw, draw;  // [N, emb_dim]: the output, and before normalisation (norm > 0)
     Array dmean, dH, dseq, dp3, dq3, dq2, dq1;  // dq: the pools' input gradients
   };
   Slots<Slot> slots_;
@@ -85,11 +88,13 @@ class TextEncoder {
 
 struct ImageEncoderConfig {
   i64 ndf = 64, emb_dim = 1024;
+  float norm = 0;  // as TextEncoderConfig::norm
 };
 
 // image [N, 3, 64, 64] -> conv(3->ndf, 4,2,1) LReLU -> conv(ndf->2ndf) BN LReLU -> conv(2ndf->4ndf)
 // BN LReLU -> conv(4ndf->8ndf) BN LReLU -> conv(8ndf->emb_dim, 4,1,0, with bias) -> [N, emb_dim].
-// Convolutions bias-free except the last; N(0, 0.02) weights, BN gamma N(1, 0.02).
+// Convolutions bias-free except the last; N(0, 0.02) weights, BN gamma N(1, 0.02). With norm > 0
+// the output is scaled to that L2 norm.
 class ImageEncoder {
  public:
   explicit ImageEncoder(const ImageEncoderConfig& cfg);
@@ -108,22 +113,23 @@ class ImageEncoder {
   BatchNorm bn1_, bn2_, bn3_;
   Activation act0_, act1_, act2_, act3_;
   struct Slot {
-    Array out, d4;
+    Array out, normed, d4, draw;
   };
   Slots<Slot> slots_;
 };
 
 // One DS-SJE step on B (image, caption) pairs from B distinct classes: v = image encoder
-// (training mode), t = text encoder, L = dssje_loss(v, t), backward through both, an RMSprop step
-// on each. RMSprop: lr 0.0007 as the CVPR code; alpha 0.99 and eps 1e-8 are PyTorch's defaults
-// (PAPER.md names no others). The per-epoch lr decay (x0.98) is the training loop's business.
+// (training mode), t = text encoder, L = dssje_loss(v, t), backward through both, an optimiser
+// step on each. The default optimiser is the CVPR code's: RMSprop lr 0.0007, with PyTorch's
+// alpha 0.99 and eps 1e-8 (PAPER.md names no others); train-text defaults to Adam (see its man
+// page for why). The per-epoch lr decay (x0.98) is the training loop's business.
 class TextEmbeddingStep {
  public:
-  TextEmbeddingStep(Backend& be, ImageEncoder& image, TextEncoder& text, ref::RmspropHyper h = {});
+  TextEmbeddingStep(Backend& be, ImageEncoder& image, TextEncoder& text, const OptimizerConfig& opt = {});
   // images [B, 3, 64, 64], captions one-hot [B, alphabet, length]; returns the loss.
   float run(const Array& images, const Array& captions);
-  Rmsprop& opt_image() { return opt_image_; }
-  Rmsprop& opt_text() { return opt_text_; }
+  Optimizer& opt_image() { return *opt_image_; }
+  Optimizer& opt_text() { return *opt_text_; }
   // The last run's features, plain [B, emb_dim].
   const Array& image_features() const { return v_; }
   const Array& text_features() const { return t_; }
@@ -132,7 +138,7 @@ class TextEmbeddingStep {
   Backend& be_;
   ImageEncoder& image_;
   TextEncoder& text_;
-  Rmsprop opt_image_, opt_text_;
+  std::unique_ptr<Optimizer> opt_image_, opt_text_;
   Array v_, t_, dv_, dt_;
 };
 

@@ -16,7 +16,7 @@ grep -F -f <(sed 's|$|/|' classes.txt) all.tsv > tr.tsv
 SMALL=(--c1 32 --c2 32 --c3 32 --emb-dim 32 --image-ndf 8 --batch 16 --threads 2 --seed 3)
 
 # --- Training: the per-epoch mean loss falls.
-train-text --images all.t2i --captions tr.tsv -o text.st "${SMALL[@]}" --lr 0.005 --epochs 30 2> train.log \
+train-text --images all.t2i --captions tr.tsv -o text.st "${SMALL[@]}" --lr 0.001 --epochs 30 2> train.log \
   || fail "train-text failed: $(cat train.log)"
 grep -q "80 images, 800 captions, 16 classes" train.log || fail "train-text summary: $(cat train.log)"
 grep -q "920 images have no caption" train.log || fail "images without captions not reported"
@@ -30,7 +30,8 @@ pass "train-text: loss $(head -1 <<<"$losses") -> $(tail -1 <<<"$losses") in 30 
 tensor-info text.st > info.txt
 grep -qP '^# metadata\tmodel\tt2igan-text$' info.txt || fail "text.st is not a t2igan-text model"
 grep -qP '^# metadata\ttrain.epoch\t30$' info.txt || fail "text.st lacks train.epoch 30"
-grep -q 'optimizer.text_encoder' info.txt || fail "text.st lacks the RMSprop states"
+grep -q 'optimizer.text_encoder.conv1.weight.exp_avg' info.txt || fail "text.st lacks the Adam states"
+grep -qP '^# metadata\tnorm\t4$' info.txt || fail "text.st lacks its embedding norm"
 pass "text.st is a text model"
 
 # --- --resume: 2 epochs, then on to 4, equals 4 epochs straight.
@@ -39,6 +40,22 @@ train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epoc
 train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epochs 4 --resume -q
 same_file straight.st resumed.st
 pass "train-text --resume is bit-identical to an uninterrupted run"
+
+# --- The CVPR code's recipe (RMSprop, raw embeddings) trains and resumes too.
+CVPR=(--optimizer rmsprop --lr 0.005 --norm 0)
+train-text --images all.t2i --captions tr.tsv -o r4.st "${SMALL[@]}" "${CVPR[@]}" --epochs 4 -q
+train-text --images all.t2i --captions tr.tsv -o r2.st "${SMALL[@]}" "${CVPR[@]}" --epochs 2 -q
+train-text --images all.t2i --captions tr.tsv -o r2.st "${SMALL[@]}" --epochs 4 --resume -q
+same_file r4.st r2.st
+tensor-info r4.st > r4.txt; grep -q 'optimizer.text_encoder.conv1.weight.square_avg' r4.txt || fail "r4.st lacks the RMSprop states"
+pass "train-text --optimizer rmsprop --norm 0 trains and resumes bit for bit"
+
+# --- A diverging run stops with a clear message and writes nothing.
+rc=0; train-text --images all.t2i --captions tr.tsv -o nan.st "${SMALL[@]}" --lr 1e30 --epochs 3 2> err || rc=$?
+[ "$rc" -eq 3 ] && grep -q "the loss became NaN in epoch 1" err && grep -q "stopped before any checkpoint" err \
+  || fail "divergence: rc $rc, $(cat err)"
+[ ! -e nan.st ] || fail "a diverged run wrote nan.st"
+pass "train-text stops on a NaN loss"
 
 # --- eval-text on the training classes: well above chance (1/16).
 eval-text -m text.st --images all.t2i --captions tr.tsv --classes classes.txt --threads 2 -q > eval.txt \

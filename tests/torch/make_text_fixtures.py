@@ -28,6 +28,11 @@ Recorded (names after the prefix are the state_dict / parameter names):
   grad/text/<param>, grad/image/<param> its gradients
   step/text/<name>, step/image/<name>   state_dicts after one RMSprop step on each net
                                         (lr 7e-4, alpha 0.99, eps 1e-8, PyTorch's rule)
+  norm/out/v, norm/out/t, norm/out/loss, norm/grad/..., norm/step/...
+                                        the same from the same init with both embeddings
+                                        scaled to L2 norm NORM (train-text --norm) and one Adam
+                                        step (lr 2e-4, betas (0.5, 0.999), eps 1e-8): train-text's
+                                        default recipe
 """
 import argparse
 import hashlib
@@ -51,6 +56,8 @@ CAPTIONS = [
 ]
 REGENERATE = "/usr/bin/python3 tests/torch/make_text_fixtures.py --out-dir tests/data/torch"
 RMSPROP = dict(lr=7e-4, alpha=0.99, eps=1e-8)
+ADAM = dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+NORM = 4.0
 
 
 def _clone_state(prefix, net, rec):
@@ -84,29 +91,42 @@ def record():
     images = images.double()
     captions = captions.double()
 
-    T.train()
-    I.train()
-    opt_t = torch.optim.RMSprop(T.parameters(), foreach=False, **RMSPROP)
-    opt_i = torch.optim.RMSprop(I.parameters(), foreach=False, **RMSPROP)
-    v = I(images)
-    t = T(captions)
-    loss = tn.dssje_loss(v, t)
-    loss.backward()
-    rec["out/v"] = v.detach().float().clone()
-    rec["out/t"] = t.detach().float().clone()
-    rec["out/loss"] = loss.detach().reshape(1).float().clone()
-    for name, p in T.named_parameters():
-        rec["grad/text/" + name] = p.grad.detach().float().clone()
-    for name, p in I.named_parameters():
-        rec["grad/image/" + name] = p.grad.detach().float().clone()
-    opt_t.step()
-    opt_i.step()
-    _clone_state("step/text/", T, rec)
-    _clone_state("step/image/", I, rec)
+    init_t = {k: v.clone() for k, v in T.state_dict().items()}
+    init_i = {k: v.clone() for k, v in I.state_dict().items()}
+
+    def one_step(prefix, make_opt, norm):
+        T.load_state_dict(init_t)
+        I.load_state_dict(init_i)
+        T.train()
+        I.train()
+        opt_t = make_opt(T.parameters())
+        opt_i = make_opt(I.parameters())
+        v = I(images)
+        t = T(captions)
+        if norm > 0:
+            v = torch.nn.functional.normalize(v, dim=1) * norm
+            t = torch.nn.functional.normalize(t, dim=1) * norm
+        loss = tn.dssje_loss(v, t)
+        loss.backward()
+        rec[prefix + "out/v"] = v.detach().float().clone()
+        rec[prefix + "out/t"] = t.detach().float().clone()
+        rec[prefix + "out/loss"] = loss.detach().reshape(1).float().clone()
+        for name, p in T.named_parameters():
+            rec[prefix + "grad/text/" + name] = p.grad.detach().float().clone()
+        for name, p in I.named_parameters():
+            rec[prefix + "grad/image/" + name] = p.grad.detach().float().clone()
+        opt_t.step()
+        opt_i.step()
+        _clone_state(prefix + "step/text/", T, rec)
+        _clone_state(prefix + "step/image/", I, rec)
+
+    one_step("", lambda ps: torch.optim.RMSprop(ps, foreach=False, **RMSPROP), 0.0)
+    one_step("norm/", lambda ps: torch.optim.Adam(ps, foreach=False, **ADAM), NORM)
 
     meta = {**{k: str(v) for k, v in s.items()}, "cell": CELL, "seed": str(SEED),
             "torch_version": torch.__version__, "regenerate": REGENERATE,
-            "step": "DS-SJE; RMSprop lr 7e-4 alpha 0.99 eps 1e-8 on both nets"}
+            "step": "DS-SJE; RMSprop lr 7e-4 alpha 0.99 eps 1e-8 on both nets",
+            "norm": str(NORM), "norm_step": "DS-SJE on embeddings of L2 norm 'norm'; Adam lr 2e-4 betas 0.5,0.999 eps 1e-8"}
     for i, c in enumerate(CAPTIONS):
         meta["caption%d" % i] = c
     return rec, meta

@@ -725,6 +725,21 @@ OpCase rnn_case(const std::string& name, RnnCell cell, i64 N, i64 T, i64 I, i64 
           }};
 }
 
+OpCase normalize_case(const std::string& name, i64 N, i64 D, float scale) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            Floats xv = g.randn(N * D, 1.0f);
+            for (i64 d = 0; d < D; ++d) xv[static_cast<std::size_t>(d)] = 0.0f;  // a zero row
+            const Array x = put(be, {N, D}, xv), dy = put(be, {N, D}, g.randn(N * D, 1.0f));
+            Array y, dx;
+            be.normalize_rows(x, scale, y);
+            be.normalize_rows_backward(x, dy, scale, dx);
+            rec("y", y);
+            rec("dx", dx);
+          }};
+}
+
 OpCase dssje_case(const std::string& name, i64 B, i64 D) {
   return {name, [=](Backend& be, Outputs& out) {
             Rec rec{be, out};
@@ -742,6 +757,12 @@ OpCase dssje_case(const std::string& name, i64 B, i64 D) {
             // Again into the same gradients: overwritten, not accumulated.
             be.dssje_loss(v, t, &dv, &dt);
             rec("dv_again", dv);
+            // A NaN feature gives a NaN loss on every backend (B = 1 has no terms at all).
+            Floats vn = vv;
+            vn[0] = std::nanf("");
+            if (B > 1) {
+              EXPECT_TRUE(std::isnan(be.dssje_loss(put(be, {B, D}, vn), t, nullptr, nullptr))) << be.name();
+            }
           }};
 }
 
@@ -848,6 +869,8 @@ std::vector<OpCase> all_cases() {
   c.push_back(rnn_case("rnn_relu_n2_t5_i3_h4", RnnCell::kRelu, 2, 5, 3, 4));
   c.push_back(rnn_case("rnn_relu_n1_t6_i7_h5_batch1", RnnCell::kRelu, 1, 6, 7, 5));
   c.push_back(rnn_case("rnn_relu_n3_t9_i17_h31", RnnCell::kRelu, 3, 9, 17, 31));
+  c.push_back(normalize_case("normalize_n5_d13", 5, 13, 4.0f));
+  c.push_back(normalize_case("normalize_n40_d1024", 40, 1024, 1.0f));
   c.push_back(dssje_case("dssje_b7_d13", 7, 13));
   c.push_back(dssje_case("dssje_b1_d5", 1, 5));
   c.push_back(dssje_case("dssje_b2_d3", 2, 3));

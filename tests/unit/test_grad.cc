@@ -587,6 +587,34 @@ INSTANTIATE_TEST_SUITE_P(Cells, RnnGrad, ::testing::Values(RnnCell::kGru, RnnCel
                            return std::string(p.param == RnnCell::kGru ? "gru" : "relu");
                          });
 
+// ---- Row normalisation -------------------------------------------------------------------
+TEST(NormalizeGrad, Rows) {
+  const i64 N = 3, D = 5;
+  const double scale = 4.0;
+  std::mt19937 rng(61);
+  Vec x = uniform(rng, N * D), y(x.size()), dx(x.size());
+  const Vec r = uniform(rng, N * D);
+  for (i64 d = 0; d < D; ++d) x[static_cast<std::size_t>(2 * D + d)] = 0.0;  // a zero row
+  auto f = [&] {
+    normalize_rows_forward(N, D, scale, x.data(), y.data());
+    return y;
+  };
+  f();
+  for (i64 n = 0; n < 2; ++n) {
+    double sq = 0;
+    for (i64 d = 0; d < D; ++d) sq += y[static_cast<std::size_t>(n * D + d)] * y[static_cast<std::size_t>(n * D + d)];
+    EXPECT_NEAR(std::sqrt(sq), scale, 1e-12);
+  }
+  normalize_rows_backward(N, D, scale, x.data(), r.data(), dx.data());
+  Vec want = numeric_grad(x, r, f);
+  // The zero row has no derivative (the norm's kink); the kernel defines it as zero.
+  for (i64 d = 0; d < D; ++d) {
+    EXPECT_EQ(dx[static_cast<std::size_t>(2 * D + d)], 0.0);
+    want[static_cast<std::size_t>(2 * D + d)] = 0.0;
+  }
+  expect_grad("dx", dx, want);
+}
+
 // ---- DS-SJE ------------------------------------------------------------------------------
 TEST(LossGrad, Dssje) {
   const i64 B = 5, D = 4;
@@ -623,6 +651,12 @@ TEST(LossGrad, Dssje) {
   auto f = [&] { return dssje_loss(B, D, v.data(), t.data(), none, none); };
   expect_grad("dv", dv, numeric_grad_scalar(v, f));
   expect_grad("dt", dt, numeric_grad_scalar(t, f));
+}
+
+TEST(LossValues, DssjeNaNScoresGiveNaN) {
+  // A diverged net must not look converged: NaN margins count, as PyTorch's relu passes NaN.
+  const double v[] = {1, std::nan("")}, t[] = {2, -1};
+  EXPECT_TRUE(std::isnan(dssje_loss<double>(2, 1, v, t, static_cast<double*>(nullptr), static_cast<double*>(nullptr))));
 }
 
 TEST(LossValues, DssjeByHand) {
