@@ -1,14 +1,18 @@
 #include "nn/gan_step.h"
 
+#include <stdexcept>
 #include <vector>
+
+#include "error.h"
 
 namespace t2i::nn {
 
 namespace {
 // D's passes in one step. The generator's pass runs after the D step has finished its backward
-// passes, so it reuses the activations of pass 0 instead of holding a fourth set.
-enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGenPass = 0 };
-enum Logits { kSr = 0, kSw = 1, kSf = 2, kSg = 3 };
+// passes, so it reuses the activations of pass 0 instead of holding a fourth set; the
+// interpolated half batch has passes of its own (D 3, G 1).
+enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGenPass = 0, kInterpPass = 3, kGenInterp = 1 };
+enum Logits { kSr = 0, kSw = 1, kSf = 2, kSg = 3, kSi = 4 };
 
 Array constant(Backend& be, i64 n, float v) {
   std::vector<float> host(static_cast<std::size_t>(n), v);
@@ -18,45 +22,112 @@ Array constant(Backend& be, i64 n, float v) {
 }
 }  // namespace
 
+GanVariant variant_from_name(const std::string& name) {
+  if (name == "gan") return GanVariant::kGan;
+  if (name == "cls") return GanVariant::kCls;
+  if (name == "int") return GanVariant::kInt;
+  if (name == "int-cls") return GanVariant::kIntCls;
+  fail<UsageError>("variant '{}': expected gan, cls, int or int-cls", name);
+}
+
+const char* variant_name(GanVariant v) {
+  switch (v) {
+    case GanVariant::kGan: return "gan";
+    case GanVariant::kCls: return "cls";
+    case GanVariant::kInt: return "int";
+    case GanVariant::kIntCls: return "int-cls";
+  }
+  return "?";
+}
+
+GanStepOptions variant_options(GanVariant v, float cls_weight, float interp_weight, float interp_beta) {
+  const bool cls = v == GanVariant::kCls || v == GanVariant::kIntCls;
+  const bool interp = v == GanVariant::kInt || v == GanVariant::kIntCls;
+  return {cls ? cls_weight : 0.0f, interp ? interp_weight : 0.0f, interp_beta};
+}
+
+Tensor interpolate_halves(const Tensor& h, float beta) {
+  if (h.dtype() != DType::kFloat32 || h.shape().size() != 2 || h.shape()[0] < 2)
+    throw std::invalid_argument("interpolate_halves: expected float32 [N>=2, emb]");
+  const i64 half = h.shape()[0] / 2, emb = h.shape()[1];
+  Tensor out(DType::kFloat32, {half, emb});
+  auto src = h.span<float>();
+  auto dst = out.span<float>();
+  const float a = beta, b = 1.0f - beta;
+  for (i64 i = 0; i < half; ++i)
+    for (i64 j = 0; j < emb; ++j) {
+      const float x = a * src[static_cast<std::size_t>(i * emb + j)];
+      const float y = b * src[static_cast<std::size_t>((i + half) * emb + j)];
+      dst[static_cast<std::size_t>(i * emb + j)] = x + y;
+    }
+  return out;
+}
+
 GanClsStep::GanClsStep(Backend& be, Generator& g, Discriminator& d, float cls_weight)
-    : be_(be), g_(g), d_(d), cls_weight_(cls_weight) {
+    : GanClsStep(be, g, d, GanStepOptions{cls_weight, 0.0f, 0.5f}) {}
+
+GanClsStep::GanClsStep(Backend& be, Generator& g, Discriminator& d, const GanStepOptions& options)
+    : be_(be), g_(g), d_(d), opt_(options) {
   opt_g_.bind(be, g.params());
   opt_d_.bind(be, d.params());
 }
 
-float GanClsStep::run_d(const Array& x, const Array& h, const Array& h_wrong, const Array& z) {
+float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, const Array& h_wrong, const Array& z) {
   const i64 n = x.dim(0);
   if (ones_.empty() || ones_.dim(0) != n) {
     ones_ = constant(be_, n, 1.0f);
     zeros_ = constant(be_, n, 0.0f);
     w_real_ = constant(be_, n, 1.0f);
-    w_wrong_ = constant(be_, n, cls_weight_);
-    w_fake_ = constant(be_, n, 1.0f - cls_weight_);
+    w_wrong_ = constant(be_, n, opt_.cls_weight);
+    w_fake_ = constant(be_, n, 1.0f - opt_.cls_weight);
   }
   // Generator forward once; its output feeds D as a constant in the D step.
   const Array& fake = g_.forward(0, z, h, /*training=*/true);
   be_.to_plain(fake, fake_);
 
-  // D step: three passes, each with its own activations; gradients accumulate.
+  // D step: two or three passes, each with its own activations; gradients accumulate.
   d_.params().zero_grads();
   be_.to_plain(d_.forward(kRealRight, x, h, true), logits_[kSr]);
-  be_.to_plain(d_.forward(kRealWrong, x, h_wrong, true), logits_[kSw]);
+  if (uses_wrong()) be_.to_plain(d_.forward(kRealWrong, x_wrong, h_wrong, true), logits_[kSw]);
+  else logits_[kSw] = Array();
   be_.to_plain(d_.forward(kFake, fake_, h, true), logits_[kSf]);
-  const float loss_d = be_.bce_with_logits(logits_[kSr], ones_, &w_real_, &dlogits_[kSr]) +
-                       be_.bce_with_logits(logits_[kSw], zeros_, &w_wrong_, &dlogits_[kSw]) +
-                       be_.bce_with_logits(logits_[kSf], zeros_, &w_fake_, &dlogits_[kSf]);
-  for (int p : {kRealRight, kRealWrong, kFake}) d_.backward(p, dlogits_[p], /*need_dimage=*/false, /*param_grads=*/true);
+  float loss_d = be_.bce_with_logits(logits_[kSr], ones_, &w_real_, &dlogits_[kSr]);
+  if (uses_wrong()) loss_d += be_.bce_with_logits(logits_[kSw], zeros_, &w_wrong_, &dlogits_[kSw]);
+  loss_d += be_.bce_with_logits(logits_[kSf], zeros_, &w_fake_, &dlogits_[kSf]);
+  for (int p : {kRealRight, kRealWrong, kFake}) {
+    if (p == kRealWrong && !uses_wrong()) continue;
+    d_.backward(p, dlogits_[p], /*need_dimage=*/false, /*param_grads=*/true);
+  }
   opt_d_.step();
   return loss_d;
 }
 
-float GanClsStep::run_g(const Array& h) {
-  // G step through the updated D.
+float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int) {
+  // G step through the updated D. The forward passes run in the order PyTorch's would (real
+  // text, then the interpolations), so batch-norm running statistics move in the same order.
   g_.params().zero_grads();
   be_.to_plain(d_.forward(kGenPass, fake_, h, true), logits_[kSg]);
-  const float loss_g = be_.bce_with_logits(logits_[kSg], ones_, nullptr, &dlogits_[kSg]);
+  float loss_g = be_.bce_with_logits(logits_[kSg], ones_, nullptr, &dlogits_[kSg]);
+  if (uses_interp()) {
+    if (h_int.empty() || z_int.empty() || h_int.dim(0) != z_int.dim(0) || h_int.dim(0) < 1)
+      throw std::invalid_argument("GanClsStep::run_g: interpolation needs h_int and z_int of one batch size");
+    const i64 m = h_int.dim(0);
+    if (ones_int_.empty() || ones_int_.dim(0) != m) {
+      ones_int_ = constant(be_, m, 1.0f);
+      w_int_ = constant(be_, m, opt_.interp_weight);
+    }
+    be_.to_plain(g_.forward(kGenInterp, z_int, h_int, /*training=*/true), fake_int_);
+    be_.to_plain(d_.forward(kInterpPass, fake_int_, h_int, true), logits_[kSi]);
+    loss_g += be_.bce_with_logits(logits_[kSi], ones_int_, &w_int_, &dlogits_[kSi]);
+  } else {
+    logits_[kSi] = Array();
+  }
   const Array& dfake = d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
   g_.backward(0, dfake);
+  if (uses_interp()) {
+    const Array& dfake_int = d_.backward(kInterpPass, dlogits_[kSi], /*need_dimage=*/true, /*param_grads=*/false);
+    g_.backward(kGenInterp, dfake_int);
+  }
   opt_g_.step();
   return loss_g;
 }

@@ -1,13 +1,25 @@
-// One GAN-CLS training iteration (PAPER.md section 5, Algorithm 1 with the authors' losses):
-//   D: s_r = D(x, h), s_w = D(x, h_wrong), s_f = D(G(z, h), h);
+// One training iteration of the text-conditional DCGAN in the paper's four variants (PAPER.md
+// section 5, Algorithm 1 with the authors' losses and their released code's switches):
+//   D: s_r = D(x, h), s_w = D(x_wrong, h_wrong), s_f = D(G(z, h), h);
 //      L_D = bce(s_r, 1) + cls_weight * bce(s_w, 0) + (1 - cls_weight) * bce(s_f, 0); Adam on D.
-//   G: s_g = D(G(z, h), h) with the updated D; L_G = bce(s_g, 1); Adam on G.
-// cls_weight 0.5 gives the paper's GAN-CLS; the D step then runs three passes, each keeping its
-// own activations. (Plain GAN, GAN-INT and the training loop arrive with train-gan.)
+//      cls_weight 0 (GAN, GAN-INT) skips the s_w pass: L_D = bce(s_r, 1) + bce(s_f, 0).
+//      The "wrong" pair is either a real image of another class with the right text (the
+//      authors' code: x_wrong = that image, h_wrong = h) or the real image with another image's
+//      text (Algorithm 1: x_wrong = x, h_wrong = that text); the step does not care which.
+//   G: s_g = D(G(z, h), h) with the updated D (the fake of the D step, not regenerated);
+//      L_G = bce(s_g, 1); with interp_weight > 0 (GAN-INT, GAN-INT-CLS) the generator also gets
+//      a half batch of interpolated embeddings h_int[i] = beta h[i] + (1 - beta) h[i + N/2]
+//      (interpolate_halves) and fresh noise z_int, in passes of their own (so their batch-norm
+//      statistics are those of the half batch, as in the authors' code), and
+//      L_G += interp_weight * bce(D(G(z_int, h_int), h_int), 1). D never trains on them.
+// Each pass keeps its own activations; the generator's first D pass reuses those of D pass 0.
 #pragma once
+
+#include <string>
 
 #include "nn/gan.h"
 #include "nn/optim.h"
+#include "tensor.h"
 
 namespace t2i::nn {
 
@@ -15,33 +27,65 @@ struct StepLosses {
   float loss_d = 0, loss_g = 0;
 };
 
+enum class GanVariant { kGan, kCls, kInt, kIntCls };
+GanVariant variant_from_name(const std::string& name);  // "gan", "cls", "int", "int-cls"; UsageError otherwise
+const char* variant_name(GanVariant v);
+
+struct GanStepOptions {
+  float cls_weight = 0.5f;     // 0: no matching-aware pass
+  float interp_weight = 0.0f;  // 0: no interpolated half batch
+  float interp_beta = 0.5f;
+};
+// The authors' switches for a variant: cls_weight 0 or cls_weight, interp_weight 0 or interp_weight.
+GanStepOptions variant_options(GanVariant v, float cls_weight = 0.5f, float interp_weight = 1.0f,
+                               float interp_beta = 0.5f);
+
+// Rows beta * h[i] + (1 - beta) * h[i + N/2] for i < N/2 of a host float32 [N, emb] tensor
+// (in float32, as PyTorch computes beta * a + (1 - beta) * b).
+Tensor interpolate_halves(const Tensor& h, float beta);
+
 class GanClsStep {
  public:
   GanClsStep(Backend& be, Generator& g, Discriminator& d, float cls_weight = 0.5f);
+  GanClsStep(Backend& be, Generator& g, Discriminator& d, const GanStepOptions& options);
   Adam& opt_g() { return opt_g_; }
   Adam& opt_d() { return opt_d_; }
+  const GanStepOptions& options() const { return opt_; }
+  bool uses_wrong() const { return opt_.cls_weight != 0.0f; }
+  bool uses_interp() const { return opt_.interp_weight != 0.0f; }
 
-  // x [N,3,64,64], h and h_wrong [N,emb], z [N,z_dim], all on the backend.
+  // x [N,3,64,64], h and h_wrong [N,emb], z [N,z_dim], all on the backend (the wrong text with
+  // the real image: Algorithm 1). Only for variants without interpolation.
   StepLosses run(const Array& x, const Array& h, const Array& h_wrong, const Array& z) {
     float ld = run_d(x, h, h_wrong, z);
     return {ld, run_g(h)};
   }
   // The two halves: G forward and the D update; then the G update through the updated D.
-  float run_d(const Array& x, const Array& h, const Array& h_wrong, const Array& z);
-  float run_g(const Array& h);
+  float run_d(const Array& x, const Array& h, const Array& h_wrong, const Array& z) {
+    return run_d(x, h, x, h_wrong, z);
+  }
+  // s_w = D(x_wrong, h_wrong); both are ignored (may be empty) when cls_weight is 0.
+  float run_d(const Array& x, const Array& h, const Array& x_wrong, const Array& h_wrong, const Array& z);
+  // h_int [N/2,emb] (interpolate_halves of h) and z_int [N/2,z_dim]: required when
+  // interp_weight is not 0, ignored otherwise.
+  float run_g(const Array& h, const Array& h_int = {}, const Array& z_int = {});
 
   // What the last run produced, for tests and progress reports.
   const Array& fake() const { return fake_; }
-  const Array& logits(int which) const { return logits_[which]; }  // 0 s_r, 1 s_w, 2 s_f, 3 s_g
+  const Array& fake_interp() const { return fake_int_; }
+  // 0 s_r, 1 s_w (empty without cls), 2 s_f, 3 s_g, 4 s_i (empty without interpolation).
+  const Array& logits(int which) const { return logits_[which]; }
 
  private:
   Backend& be_;
   Generator& g_;
   Discriminator& d_;
-  float cls_weight_;
+  GanStepOptions opt_;
   Adam opt_g_, opt_d_;
-  Array ones_, zeros_, w_real_, w_wrong_, w_fake_;
-  Array fake_, logits_[4], dlogits_[4];  // logits_ are copies, kept after D's slots are reused
+  Array ones_, zeros_, w_real_, w_wrong_, w_fake_, ones_int_, w_int_;
+  Array fake_, fake_int_, logits_[5], dlogits_[5];  // logits_ are copies, kept after D's slots are reused
 };
+
+using GanStep = GanClsStep;
 
 }  // namespace t2i::nn

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# train-gan on a tiny synthetic set (200 birds at 76 px, an untrained text model from
+# t2i_make_text_model, encode-text --mode each), tiny widths on the cpu backend with one thread: per-minibatch
+# log with finite losses, a t2igan-gan checkpoint, the sample grid; --resume 2+2 epochs gives the
+# bytes of 4 epochs, and so does a run stopped by SIGTERM mid-epoch and resumed; every variant
+# and both --wrong forms run; bad input gives one error line.
+. "$(dirname "$0")/lib.sh"
+PY="${T2I_PYTHON3:-python3}"
+if ! "$PY" -c 'import numpy' 2>/dev/null; then
+  echo "skipped: $PY has no numpy"
+  exit 77
+fi
+MAKE_MODEL="${T2I_MAKE_TEXT_MODEL:-${T2I_BUILD:-}/tests/t2i_make_text_model}"
+[ -x "$MAKE_MODEL" ] || fail "no t2i_make_text_model (T2I_MAKE_TEXT_MODEL=$MAKE_MODEL)"
+cd "$TMP"
+make-birds -q --out birds --count 200 --size 76 --threads 2
+pack-images -q --size 76 --threads 2 birds > im.t2i
+list-captions -q birds > caps.tsv
+"$MAKE_MODEL" text.st 7
+encode-text -q -m text.st --mode each caps.tsv > emb.t2i
+
+NETS=(--ngf 4 --ndf 4 --z-dim 10 --proj-dim 8 --batch 16 --backend cpu --threads 1 --seed 3)
+TINY=(--images im.t2i --embeddings emb.t2i "${NETS[@]}")
+
+# --- 4 epochs of int-cls (the default), with log and samples.
+train-gan -q "${TINY[@]}" -o full.st --epochs 4 --log full.tsv --samples-every 2 --checkpoint-every 1
+[ -s full.st ] || fail "no checkpoint"
+head -c 4096 full.st | grep -aq '"model":"t2igan-gan"' || fail "checkpoint is not a t2igan-gan model"
+head -c 8192 full.st | grep -aq '"train.variant":"int-cls"' || fail "checkpoint lacks train.variant"
+"$PY" - <<'PYEOF' || fail "log check"
+import math
+rows = [l.rstrip("\n").split("\t") for l in open("full.tsv")]
+assert rows[0] == ["epoch", "iter", "step", "loss_d", "loss_g", "s_r", "s_w", "s_f", "s_g", "s_i"], rows[0]
+rows = rows[1:]
+assert len(rows) == 4 * 12, len(rows)           # 200 images / batch 16 = 12 minibatches an epoch
+assert [int(r[2]) for r in rows] == list(range(1, 49))
+for r in rows:
+    vals = [float(x) for x in r[3:]]
+    assert all(math.isfinite(v) for v in vals), r
+    assert all(0 < v < 1 for v in vals[2:]), r  # mean D scores
+PYEOF
+head -c 8 full.st.samples.png | od -An -c | grep -q 'P   N   G' || fail "no sample PNG"
+"$PY" -c '
+import struct, sys
+d = open("full.st.samples.png", "rb").read()
+w, h = struct.unpack(">II", d[16:24])
+assert (w, h) == (8 * 66 + 2, 8 * 66 + 2), (w, h)
+' || fail "sample grid size"
+pass "4 epochs: finite losses logged per minibatch, t2igan-gan checkpoint, 8x8 sample grid"
+
+# --- --resume: 2 + 2 epochs are the bytes of 4 (checkpoint and log).
+train-gan -q "${TINY[@]}" -o half.st --epochs 2 --log half.tsv --checkpoint-every 1
+train-gan -q "${TINY[@]}" -o half.st --epochs 4 --log half.tsv --checkpoint-every 1 --resume
+same_file full.st half.st
+same_file full.tsv half.tsv
+pass "--resume 2+2 epochs == 4 epochs, byte-identical checkpoint and log"
+
+# --- SIGTERM mid-run: a checkpoint at the next minibatch, one message, then --resume finishes
+# with the bytes of the uninterrupted run.
+rc=0
+train-gan -q "${TINY[@]}" -o sig.st --epochs 4 --log sig.tsv --checkpoint-every 1 2>sig.err &
+pid=$!
+for _ in $(seq 1 200); do
+  [ -f sig.tsv ] && [ "$(wc -l <sig.tsv)" -ge 5 ] && break
+  sleep 0.05
+done
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" || rc=$?
+if [ "$rc" -eq 3 ]; then
+  grep -q "stopped by SIGTERM.*saved sig.st" sig.err || fail "SIGTERM message: $(cat sig.err)"
+  [ "$(wc -l <sig.err)" -eq 1 ] || fail "SIGTERM: expected one line, got: $(cat sig.err)"
+  train-gan -q "${TINY[@]}" -o sig.st --epochs 4 --log sig.tsv --checkpoint-every 1 --resume
+  same_file full.st sig.st
+  same_file full.tsv sig.tsv
+  pass "SIGTERM mid-run saves a checkpoint; --resume completes with the same bytes"
+elif [ "$rc" -eq 0 ]; then
+  echo "note: the run finished before SIGTERM arrived; interruption not tested"
+else
+  fail "SIGTERM: exit $rc: $(cat sig.err)"
+fi
+
+# --- every variant, both wrong-pair forms, v2 nets.
+for v in gan cls int; do
+  train-gan -q "${TINY[@]}" -o "v-$v.st" --epochs 1 --variant "$v" --log "v-$v.tsv"
+  head -c 8192 "v-$v.st" | grep -aq "\"train.variant\":\"$v\"" || fail "variant $v not recorded"
+done
+awk -F'\t' 'NR > 1 && ($7 != "NA" || $10 != "NA") { exit 1 }' v-gan.tsv || fail "gan logged s_w or s_i"
+awk -F'\t' 'NR > 1 && ($7 == "NA" || $10 != "NA") { exit 1 }' v-cls.tsv || fail "cls log"
+awk -F'\t' 'NR > 1 && ($7 != "NA" || $10 == "NA") { exit 1 }' v-int.tsv || fail "int log"
+train-gan -q "${TINY[@]}" -o wt.st --epochs 1 --variant cls --wrong text
+train-gan -q "${TINY[@]}" -o v2.st --epochs 1 --arch v2 --crop 72
+train-gan -q --images im.t2i --embeddings emb.t2i --ngf 4 --ndf 4 --z-dim 10 --proj-dim 8 --batch 16 --backend ref -o ref.st --epochs 1
+cmp -s v-cls.st wt.st && fail "--wrong text trained like --wrong image"
+pass "variants gan, cls, int, int-cls; --wrong text; --arch v2 with a 72 px crop; the ref backend"
+
+# --- divergence: a clear stop, exit 3, no checkpoint written.
+expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30
+grep -q "loss became NaN in epoch 1, minibatch 1: stopped before any checkpoint was saved" "$TMP/err" ||
+  fail "divergence message: $(cat "$TMP/err")"
+[ ! -e nan.st ] || fail "a diverged run wrote a checkpoint"
+pass "a non-finite loss stops the run with one line"
+
+# --- bad input: one error line, exit 2.
+sed 's#^[^/]*/#999.Nothing/#' caps.tsv > other.tsv
+encode-text -q -m text.st --mode each other.tsv > other.t2i
+expect_exit 2 train-gan -q --images im.t2i --embeddings other.t2i "${NETS[@]}" -o bad.st --epochs 1
+grep -q "no image of im.t2i has an embedding" "$TMP/err" || fail "no-embedding message: $(cat "$TMP/err")"
+"$PY" - <<'PYEOF'
+import io, numpy as np
+f = io.BytesIO(open("emb.t2i", "rb").read()); recs = []
+while True:
+    key = b""
+    while (c := f.read(1)) not in (b" ", b""):
+        key += c
+    if not key: break
+    recs.append((key, np.lib.format.read_array(f)))
+with open("mixed.t2i", "wb") as o:
+    for i, (k, a) in enumerate(recs):
+        o.write(k + b" "); np.lib.format.write_array(o, a[:10] if i == 5 else a)
+with open("short.t2i", "wb") as o:
+    for k, a in recs:
+        o.write(k + b" "); np.lib.format.write_array(o, a[:10])
+PYEOF
+expect_exit 2 train-gan -q --images im.t2i --embeddings mixed.t2i "${NETS[@]}" -o bad.st --epochs 1
+grep -q "has 10 values; expected 24" "$TMP/err" || fail "mixed sizes message: $(cat "$TMP/err")"
+expect_exit 2 train-gan -q --images im.t2i --embeddings short.t2i "${NETS[@]}" -o full.st --epochs 5 --resume
+grep -q "embeddings of 10 values; the checkpoint full.st was trained on 24" "$TMP/err" || fail "resume size: $(cat "$TMP/err")"
+expect_exit 2 train-gan -q --images emb.t2i --embeddings emb.t2i "${NETS[@]}" -o bad.st --epochs 1
+expect_exit 2 train-gan -q "${TINY[@]}" -o bad.st --epochs 1 --crop 80
+grep -q "is not uint8 \[3,S,S\] with S >= 80" "$TMP/err" || fail "crop message: $(cat "$TMP/err")"
+expect_exit 1 train-gan -q "${TINY[@]}" -o bad.st --variant int_cls
+expect_exit 1 train-gan -q "${TINY[@]}" -o bad.st --wrong caption
+expect_exit 1 train-gan -q --embeddings emb.t2i -o bad.st
+[ ! -e bad.st ] || fail "a failed run left bad.st"
+pass "bad input and usage: one error line each, no checkpoint left"

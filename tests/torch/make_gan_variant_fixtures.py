@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Record one training step of each of the paper's four GAN variants (GAN, GAN-CLS, GAN-INT,
+GAN-INT-CLS; PAPER.md section 5) with the reference networks (t2i_nets.py), as one safetensors
+fixture for common/nn/gan_step.cc to be tested against (tests/unit/test_gan_variants.cc).
+
+Regenerate (from the repository root; byte-identical on rerun with the same torch and BLAS):
+
+    /usr/bin/python3 tests/torch/make_gan_variant_fixtures.py [--out-dir tests/data/torch]
+
+writes gan_variants.safetensors, then re-reads it and checks it against what was meant.
+
+Sizes (SIZES; also in __metadata__): plain arch, batch B=6 (so the interpolated half batch has 3
+rows: batch norm over 2 rows saturates), z_dim=10, emb_dim=24, proj_dim=8, ngf=ndf=2 (small
+widths keep the file under 500 KB). float32, CPU, torch.set_num_threads(1). Every random draw
+comes from one torch.Generator seeded with SEED, in this order: init_weights(G), init_weights(D),
+x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z].
+
+The "wrong" pair of the cls variants is the authors' code's: a wrong real image with the right
+text, s_w = D(x_wrong, emb_right), where x_wrong = x_real rolled by one row (x_wrong[i] =
+x_real[(i + 1) % B], not stored); emb_wrong is recorded for the Algorithm 1 form
+(s_w = D(x_real, emb_wrong)), which the fixture of make_gan_fixtures.py covers.
+
+Every variant starts from the same init/ weights with fresh Adam (lr 2e-4, betas (0.5, 0.999),
+eps 1e-8). Per variant V in gan, cls, int, int-cls (cls_weight 0 or 0.5, interp_weight 0 or 1,
+beta 0.5):
+  D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
+    loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
+  G step: s_g = D(fake, h) (the same fake, the stepped D);
+    [int] h_int = 0.5*h[:B/2] + 0.5*h[B/2:], fake_int = G(z_int, h_int), s_i = D(fake_int, h_int)
+    loss_g = bce(s_g,1) + interp_weight*bce(s_i,1)
+  Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,loss_d,loss_g} (s_w, s_i only where used),
+  V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
+  int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
+  (after optD.step()).
+Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, init/G/*, init/D/*.
+"""
+import argparse
+import hashlib
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import t2i_nets  # noqa: E402
+
+SEED = 4321
+SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
+VARIANTS = {"gan": (0.0, 0.0), "cls": (0.5, 0.0), "int": (0.0, 1.0), "int-cls": (0.5, 1.0)}
+BETA = 0.5
+REGENERATE = "/usr/bin/python3 tests/torch/make_gan_variant_fixtures.py --out-dir tests/data/torch"
+
+
+def _adam(net):
+    return torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8, foreach=False)
+
+
+def _nets(s):
+    G = t2i_nets.Generator(s["z_dim"], s["emb_dim"], s["proj_dim"], s["ngf"], "plain")
+    D = t2i_nets.Discriminator(s["emb_dim"], s["proj_dim"], s["ndf"], "plain")
+    return G, D
+
+
+def record():
+    s = SIZES
+    B = s["batch"]
+    torch.manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+    G0, D0 = _nets(s)
+    t2i_nets.init_weights(G0, gen)
+    t2i_nets.init_weights(D0, gen)
+    x_real_u8 = torch.randint(0, 256, (B, 3, 64, 64), generator=gen, dtype=torch.uint8)
+    emb_right = torch.randn(B, s["emb_dim"], generator=gen)
+    emb_wrong = torch.randn(B, s["emb_dim"], generator=gen)
+    z = torch.randn(B, s["z_dim"], generator=gen)
+    z_int = torch.randn(B // 2, s["z_dim"], generator=gen)
+    rec = {"in/x_real": x_real_u8, "in/emb_right": emb_right,
+           "in/emb_wrong": emb_wrong, "in/z": z, "in/z_int": z_int}
+    for name, t in G0.state_dict().items():
+        rec["init/G/" + name] = t.detach().clone()
+    for name, t in D0.state_dict().items():
+        rec["init/D/" + name] = t.detach().clone()
+    x_real = x_real_u8.float() / 127.5 - 1
+    x_wrong = torch.roll(x_real, -1, dims=0)
+    bce = F.binary_cross_entropy_with_logits
+    h = emb_right
+    half = B // 2
+    h_int = BETA * h[:half] + (1 - BETA) * h[half:2 * half]
+
+    for v, (cls_w, int_w) in VARIANTS.items():
+        G, D = _nets(s)
+        G.load_state_dict(G0.state_dict())
+        D.load_state_dict(D0.state_dict())
+        G.train()
+        D.train()
+        optG, optD = _adam(G), _adam(D)
+        out = {}
+        fake = G(z, h)
+        optD.zero_grad()
+        s_r = D(x_real, h)
+        loss_d = bce(s_r, torch.ones(B))
+        out["s_r"] = s_r
+        if cls_w > 0:
+            s_w = D(x_wrong, h)
+            loss_d = loss_d + cls_w * bce(s_w, torch.zeros(B))
+            out["s_w"] = s_w
+        s_f = D(fake.detach(), h)
+        loss_d = loss_d + (1 - cls_w) * bce(s_f, torch.zeros(B))
+        out["s_f"] = s_f
+        loss_d.backward()
+        out["loss_d"] = loss_d.reshape(1)
+        d_recorded = int_w == 0
+        if d_recorded:
+            for name, p in D.named_parameters():
+                rec["%s/grad/D/%s" % (v, name)] = p.grad.detach().clone()
+        optD.step()
+        step_d = {name: t.detach().clone() for name, t in D.state_dict().items()}
+
+        optG.zero_grad()
+        s_g = D(fake, h)
+        loss_g = bce(s_g, torch.ones(B))
+        out["s_g"] = s_g
+        if int_w > 0:
+            fake_int = G(z_int, h_int)
+            s_i = D(fake_int, h_int)
+            loss_g = loss_g + int_w * bce(s_i, torch.ones(half))
+            out["s_i"] = s_i
+        loss_g.backward()
+        out["loss_g"] = loss_g.reshape(1)
+        for name, p in G.named_parameters():
+            rec["%s/grad/G/%s" % (v, name)] = p.grad.detach().clone()
+        optG.step()
+        if d_recorded:
+            for name, t in step_d.items():
+                rec["%s/step/D/%s" % (v, name)] = t
+        for name, t in G.state_dict().items():
+            rec["%s/step/G/%s" % (v, name)] = t.detach().clone()
+        for k, t in out.items():
+            rec["%s/out/%s" % (v, k)] = t.detach().clone()
+
+    meta = {"arch": "plain", **{k: str(x) for k, x in s.items()}, "seed": str(SEED), "beta": str(BETA),
+            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g" % (v, c, i) for v, (c, i) in VARIANTS.items()),
+            "torch_version": torch.__version__, "regenerate": REGENERATE}
+    return rec, meta
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out-dir", default="tests/data/torch")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.makedirs(args.out_dir, exist_ok=True)
+    rec, meta = record()
+    path = os.path.join(args.out_dir, "gan_variants.safetensors")
+    n = t2i_nets.save_safetensors(path, rec, meta)
+    t2i_nets.check_saved(path, rec, meta)
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    losses = " ".join("%s %.6f/%.6f" % (v, rec[v + "/out/loss_d"].item(), rec[v + "/out/loss_g"].item()) for v in VARIANTS)
+    print("%s: %d bytes, %d tensors, loss_d/loss_g %s, sha256 %s, re-read ok" % (path, n, len(rec), losses, digest))
+
+
+if __name__ == "__main__":
+    main()

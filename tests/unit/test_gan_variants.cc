@@ -1,0 +1,181 @@
+// The four training variants of common/nn/gan_step (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS) against
+// an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py): the same
+// initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
+// every parameter and batch-norm statistic after the step must agree, on ref and cpu.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "nn/gan_step.h"
+#include "nn/ref_backend.h"
+#include "test_util.h"
+
+namespace t2i::nn {
+namespace {
+
+using test::nerr;
+using test::rms;
+
+struct Case {
+  std::string variant, backend;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& p) {
+  std::string v = p.param.variant;
+  for (char& ch : v)
+    if (ch == '-') ch = '_';
+  return v + "_" + p.param.backend;
+}
+
+const Checkpoint& fixture() {
+  static const Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_variants.safetensors");
+  return fx;
+}
+
+// uint8 [B,3,64,64] -> x / 127.5 - 1, rows rolled by `roll` (row i takes row (i + roll) % B).
+Tensor images(const Tensor& u8, i64 roll) {
+  const i64 b = u8.shape()[0], per = u8.numel() / b;
+  Tensor x(DType::kFloat32, u8.shape());
+  auto src = u8.span<std::uint8_t>();
+  auto dst = x.span<float>();
+  for (i64 i = 0; i < b; ++i)
+    for (i64 j = 0; j < per; ++j)
+      dst[static_cast<std::size_t>(i * per + j)] =
+          float(src[static_cast<std::size_t>(((i + roll) % b) * per + j)]) / 127.5f - 1.0f;
+  return x;
+}
+
+class GanVariantFixture : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
+  const Case& c = GetParam();
+  const Checkpoint& fx = fixture();
+  GanConfig cfg = GanConfig::from_metadata(fx.metadata);
+  const GanVariant variant = variant_from_name(c.variant);
+  const GanStepOptions opt = variant_options(variant, 0.5f, 1.0f, std::stof(fx.meta("beta")));
+  auto be = make_backend(c.backend);
+  Generator g(cfg);
+  Discriminator d(cfg);
+  g.bind(*be);
+  d.bind(*be);
+  g.params().load_from(fx, "init/G/");
+  d.params().load_from(fx, "init/D/");
+
+  GanStep step(*be, g, d, opt);
+  EXPECT_EQ(step.uses_wrong(), c.variant == "cls" || c.variant == "int-cls");
+  EXPECT_EQ(step.uses_interp(), c.variant == "int" || c.variant == "int-cls");
+  const Tensor& h_host = fx.get("in/emb_right");
+  Array x = upload(*be, images(fx.get("in/x_real"), 0)), xw = upload(*be, images(fx.get("in/x_real"), 1)),
+        h = upload(*be, h_host), z = upload(*be, fx.get("in/z"));
+  Array h_int = upload(*be, interpolate_halves(h_host, opt.interp_beta)), z_int = upload(*be, fx.get("in/z_int"));
+  StepLosses losses;
+  losses.loss_d = step.run_d(x, h, xw, h, z);
+  Checkpoint d_after;  // D as PyTorch recorded it: before the G step's passes move its statistics
+  d.params().save_to(d_after, "");
+  losses.loss_g = step.uses_interp() ? step.run_g(h, h_int, z_int) : step.run_g(h);
+
+  const std::string v = c.variant + "/";
+  // int's D step is gan's and int-cls's is cls's: the fixture records them once.
+  const std::string dv = (c.variant == "int" ? "gan" : c.variant == "int-cls" ? "cls" : c.variant) + "/";
+  const double tol = 2e-4;
+  const char* names[] = {"s_r", "s_w", "s_f", "s_g", "s_i"};
+  for (int i = 0; i < 5; ++i) {
+    const std::string key = v + "out/" + names[i];
+    if (!fx.contains(key)) {
+      EXPECT_TRUE(step.logits(i).empty()) << names[i];
+      continue;
+    }
+    EXPECT_LT(nerr(to_vector(*be, step.logits(i)), fx.get(key)), tol) << names[i];
+  }
+  EXPECT_NEAR(losses.loss_d, fx.get(v + "out/loss_d").span<float>()[0], 1e-5);
+  EXPECT_NEAR(losses.loss_g, fx.get(v + "out/loss_g").span<float>()[0], 1e-5);
+
+  Checkpoint g_after;
+  g.params().save_to(g_after, "");
+  for (auto [net, ps, after_ptr, prefix] : {std::tuple{"G", &g.params(), &g_after, v},
+                                           std::tuple{"D", &d.params(), &d_after, dv}}) {
+    const Checkpoint& after = *after_ptr;
+    double total = 0, count = 0;
+    for (const auto& e : ps->entries())
+      if (!e.buffer) {
+        const Tensor& fg = fx.get(fmt::format("{}grad/{}/{}", prefix, net, e.name));
+        total += rms(fg) * rms(fg) * double(fg.numel()), count += double(fg.numel());
+      }
+    const double grad_scale = std::sqrt(total / count);
+    for (const auto& e : ps->entries()) {
+      const Tensor& want = fx.get(fmt::format("{}step/{}/{}", prefix, net, e.name));
+      auto got = after.get(e.name).span<float>();
+      const std::vector<float> got_v(got.begin(), got.end());
+      if (e.buffer) {
+        EXPECT_LT(nerr(got_v, want, 1e-4), tol) << "after step " << net << " " << e.name;
+        continue;
+      }
+      const Tensor& want_grad = fx.get(fmt::format("{}grad/{}/{}", prefix, net, e.name));
+      std::vector<float> grad = to_vector(*be, ps->grad(e.name));
+      EXPECT_LT(nerr(grad, want_grad, 1e-3 * grad_scale), 1e-3) << "grad " << net << " " << e.name;
+      if (rms(want_grad) > 1e-3 * grad_scale) {
+        EXPECT_LT(nerr(got_v, want), tol) << "after step " << net << " " << e.name;
+      }
+    }
+    for (const auto& name : after.names()) {
+      if (name.find("num_batches_tracked") == std::string::npos) continue;
+      EXPECT_EQ(after.get(name).span<std::int64_t>()[0],
+                fx.get(fmt::format("{}step/{}/{}", prefix, net, name)).span<std::int64_t>()[0])
+          << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
+                         ::testing::Values(Case{"gan", "ref"}, Case{"cls", "ref"}, Case{"int", "ref"},
+                                           Case{"int-cls", "ref"}, Case{"gan", "cpu"}, Case{"cls", "cpu"},
+                                           Case{"int", "cpu"}, Case{"int-cls", "cpu"}),
+                         case_name);
+
+TEST(GanVariants, NamesAndOptions) {
+  for (const char* n : {"gan", "cls", "int", "int-cls"}) EXPECT_STREQ(variant_name(variant_from_name(n)), n);
+  EXPECT_THROW(variant_from_name("int_cls"), UsageError);
+  GanStepOptions o = variant_options(GanVariant::kIntCls, 0.3f, 2.0f, 0.25f);
+  EXPECT_EQ(o.cls_weight, 0.3f);
+  EXPECT_EQ(o.interp_weight, 2.0f);
+  EXPECT_EQ(o.interp_beta, 0.25f);
+  o = variant_options(GanVariant::kGan, 0.3f, 2.0f);
+  EXPECT_EQ(o.cls_weight, 0.0f);
+  EXPECT_EQ(o.interp_weight, 0.0f);
+}
+
+TEST(GanVariants, InterpolateHalves) {
+  Tensor h(DType::kFloat32, {5, 2});
+  auto s = h.span<float>();
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = float(i);
+  Tensor m = interpolate_halves(h, 0.25f);
+  ASSERT_EQ(m.shape(), (Shape{2, 2}));
+  // rows 0,1 with rows 2,3; row 4 (odd batch) unused
+  EXPECT_EQ(m.span<float>()[0], 0.25f * 0 + 0.75f * 4);
+  EXPECT_EQ(m.span<float>()[3], 0.25f * 3 + 0.75f * 7);
+}
+
+TEST(GanVariants, InterpolationNeedsItsInputs) {
+  const Checkpoint& fx = fixture();
+  GanConfig cfg = GanConfig::from_metadata(fx.metadata);
+  auto be = make_backend("ref");
+  Generator g(cfg);
+  Discriminator d(cfg);
+  g.bind(*be);
+  d.bind(*be);
+  g.params().init(1);
+  d.params().init(2);
+  GanStep step(*be, g, d, variant_options(GanVariant::kInt));
+  Array x = upload(*be, images(fx.get("in/x_real"), 0)), h = upload(*be, fx.get("in/emb_right")),
+        z = upload(*be, fx.get("in/z"));
+  step.run_d(x, h, Array(), Array(), z);
+  EXPECT_THROW(step.run_g(h), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace t2i::nn

@@ -1,0 +1,590 @@
+// train-gan: train the text-conditional DCGAN (PAPER.md sections 4 and 5) in one of the paper's
+// four variants, GAN, GAN-CLS, GAN-INT, GAN-INT-CLS, on an image stream from pack-images and
+// per-caption text embeddings from encode-text --mode each.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "captions.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "error.h"
+#include "file.h"
+#include "image.h"
+#include "log.h"
+#include "npy.h"
+#include "nn/gan.h"
+#include "nn/gan_checkpoint.h"
+#include "nn/gan_step.h"
+#include "progress.h"
+#include "rng.h"
+#include "stream.h"
+
+namespace {
+
+using namespace t2i;
+
+// ---- signals: SIGINT / SIGTERM ask for a checkpoint at the next minibatch boundary ----------
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal != 0) {  // a second one: stop now, the default way
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  g_stop_signal = sig;
+}
+
+void install_stop_handlers() {
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction old {};
+    ::sigaction(sig, nullptr, &old);
+    if (old.sa_handler == SIG_IGN) continue;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
+// ---- data ------------------------------------------------------------------------------------
+struct ImageEntry {
+  std::string key;
+  int cls = 0;                     // index into Data::classes
+  std::vector<std::size_t> embs;   // rows of Data::emb
+};
+
+struct Data {
+  std::vector<ImageEntry> images;  // in image stream order, those with embeddings
+  std::vector<std::string> classes;
+  std::vector<std::vector<std::size_t>> by_class;  // indices into images
+  std::vector<float> emb;                          // rows of emb_dim
+  std::int64_t emb_dim = 0;
+  std::size_t captions = 0;
+};
+
+Data read_data(KeyedReader& images, const std::string& emb_path) {
+  Data d;
+  std::vector<std::vector<std::size_t>> embs_of(images.size());
+  std::size_t unknown = 0;
+  {
+    std::unordered_map<std::string, std::size_t> pos;
+    for (std::size_t i = 0; i < images.keys().size(); ++i) pos.emplace(images.keys()[i], i);
+    StreamReader reader(emb_path);
+    Record r;
+    while (reader.next(&r)) {
+      const Shape& sh = r.tensor.shape();
+      if (r.tensor.dtype() != DType::kFloat32 || sh.size() != 1 || sh[0] < 1)
+        fail<InputError>("{}: record '{}' is not float32 [emb_dim] (expected encode-text output)", reader.name(),
+                         printable_key(r.key));
+      if (d.emb_dim == 0) d.emb_dim = sh[0];
+      if (sh[0] != d.emb_dim)
+        fail<InputError>("{}: record '{}' has {} values; expected {} like the first record", reader.name(),
+                         printable_key(r.key), sh[0], d.emb_dim);
+      // encode-text --mode each keys captions "<image-key>/<index>"; --mode mean keys images.
+      auto it = pos.find(r.key);
+      if (it == pos.end()) {
+        const auto slash = r.key.rfind('/');
+        if (slash != std::string::npos) it = pos.find(r.key.substr(0, slash));
+      }
+      if (it == pos.end()) {
+        ++unknown;
+        continue;
+      }
+      auto v = r.tensor.span<float>();
+      for (float x : v)
+        if (!std::isfinite(x))
+          fail<InputError>("{}: record '{}' holds a non-finite value", reader.name(), printable_key(r.key));
+      embs_of[it->second].push_back(d.emb.size() / static_cast<std::size_t>(d.emb_dim));
+      d.emb.insert(d.emb.end(), v.begin(), v.end());
+      ++d.captions;
+    }
+  }
+  std::map<std::string, std::vector<std::size_t>> by_class;
+  std::size_t without = 0;
+  for (std::size_t i = 0; i < images.keys().size(); ++i) {
+    if (embs_of[i].empty()) {
+      ++without;
+      continue;
+    }
+    by_class[class_of(images.keys()[i])].push_back(d.images.size());
+    d.images.push_back({images.keys()[i], 0, std::move(embs_of[i])});
+  }
+  if (d.images.empty())
+    fail<InputError>("{}: no image of {} has an embedding (expected keys <image-key>/<i> from encode-text --mode each)",
+                     emb_path, images.name());
+  if (unknown > 0) log::warn("{}: ignored {} embeddings of images not in {}", emb_path, unknown, images.name());
+  if (without > 0) log::warn("{}: {} images have no embedding in {} and are not used", images.name(), without, emb_path);
+  for (auto& [c, v] : by_class) {
+    for (std::size_t i : v) d.images[i].cls = static_cast<int>(d.classes.size());
+    d.classes.push_back(c);
+    d.by_class.push_back(std::move(v));
+  }
+  return d;
+}
+
+// From the record's header, without reading its data.
+void check_image(KeyedReader& images, const std::string& key, std::int64_t crop) {
+  const npy::Header& hd = images.header(key);
+  const Shape& sh = hd.shape;
+  if (hd.dtype != DType::kUInt8 || sh.size() != 3 || sh[0] != 3 || sh[1] != sh[2] || sh[1] < crop)
+    fail<InputError>("{}: record '{}' is not uint8 [3,S,S] with S >= {} (use pack-images --size 76)", images.name(),
+                     printable_key(key), crop);
+}
+
+// uint8 [3, S, S]: a crop x crop window at (ox, oy), mirrored if flip, area-resized to 64 x 64
+// when crop is not 64, as floats in [-1, 1].
+void crop_into(const Tensor& t, std::int64_t crop, std::int64_t ox, std::int64_t oy, bool flip, float* out) {
+  const std::int64_t s = t.shape()[2];
+  auto px = t.span<std::uint8_t>();
+  if (crop == 64) {
+    for (std::int64_t c = 0; c < 3; ++c)
+      for (std::int64_t y = 0; y < 64; ++y)
+        for (std::int64_t x = 0; x < 64; ++x) {
+          const std::int64_t sx = ox + (flip ? 63 - x : x);
+          out[(c * 64 + y) * 64 + x] = float(px[static_cast<std::size_t>((c * s + oy + y) * s + sx)]) / 127.5f - 1.0f;
+        }
+    return;
+  }
+  Image win(static_cast<int>(crop), static_cast<int>(crop), 3);
+  for (std::int64_t y = 0; y < crop; ++y)
+    for (std::int64_t x = 0; x < crop; ++x)
+      for (std::int64_t c = 0; c < 3; ++c) {
+        const std::int64_t sx = ox + (flip ? crop - 1 - x : x);
+        win.at(static_cast<int>(x), static_cast<int>(y))[c] = px[static_cast<std::size_t>((c * s + oy + y) * s + sx)];
+      }
+  Image small = resize_area(win, 64, 64);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) out[(c * 64 + y) * 64 + x] = float(small.at(x, y)[c]) / 127.5f - 1.0f;
+}
+
+// The mean of k of an image's caption embeddings, drawn without replacement (all if fewer).
+void sample_embedding(const Data& d, const ImageEntry& im, int k, Rng& rng, float* out) {
+  std::vector<std::size_t> pool = im.embs;
+  const std::size_t take = std::min<std::size_t>(static_cast<std::size_t>(k), pool.size());
+  const std::size_t e = static_cast<std::size_t>(d.emb_dim);
+  std::vector<double> sum(e, 0.0);
+  for (std::size_t i = 0; i < take; ++i) {
+    std::swap(pool[i], pool[i + static_cast<std::size_t>(rng.below(static_cast<int>(pool.size() - i)))]);
+    const float* row = d.emb.data() + pool[i] * e;
+    for (std::size_t j = 0; j < e; ++j) sum[j] += row[j];
+  }
+  for (std::size_t j = 0; j < e; ++j) out[j] = static_cast<float>(sum[j] / double(take));
+}
+
+// An image of another class than cls.
+const ImageEntry& other_class_image(const Data& d, int cls, Rng& rng) {
+  int c = rng.below(static_cast<int>(d.classes.size()) - 1);
+  if (c >= cls) ++c;
+  const auto& v = d.by_class[static_cast<std::size_t>(c)];
+  return d.images[v[static_cast<std::size_t>(rng.below(static_cast<int>(v.size())))]];
+}
+
+std::string join_doubles(const std::vector<double>& v) {
+  std::string s;
+  for (double x : v) s += (s.empty() ? "" : ",") + fmt::format("{:.9g}", x);
+  return s;
+}
+
+std::vector<double> split_doubles(const std::string& s) {
+  std::vector<double> out;
+  for (std::size_t p = 0; p < s.size();) {
+    auto q = s.find(',', p);
+    out.push_back(std::stod(s.substr(p, q - p)));
+    p = q == std::string::npos ? s.size() : q + 1;
+  }
+  return out;
+}
+
+double mean_sigmoid(nn::Backend& be, const nn::Array& logits) {
+  if (logits.empty()) return std::nan("");
+  std::vector<float> v = nn::to_vector(be, logits);
+  double s = 0;
+  for (float x : v) s += 1.0 / (1.0 + std::exp(-double(x)));
+  return s / double(v.size());
+}
+
+std::string score_text(double s) { return std::isnan(s) ? "NA" : fmt::format("{:.6f}", s); }
+
+// Seeds of the run's random streams: one per epoch (the image order) and one per minibatch
+// (crops, flips, caption choice, wrong samples, noise), so a run resumes anywhere exactly.
+constexpr std::uint64_t kEpochStream = 0x65706f6368ull, kBatchStream = 0x6261746368ull, kSampleStream = 0x73616d706cull;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  t2i::Cli cli({
+      .name = "train-gan",
+      .purpose = "train the text-conditional DCGAN (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS; Reed et al. ICML 2016)",
+      .usage = "train-gan --images <images.t2i> --embeddings <emb.t2i> -o <gan.st> [options]",
+      .example = "pack-images data/birds --split trainval --size 76 > tr.t2i\n"
+                 "list-captions data/birds --split trainval | encode-text -m text.st --mode each > tr-emb.t2i\n"
+                 "train-gan --images tr.t2i --embeddings tr-emb.t2i -o gan.st --variant int-cls",
+      .see_also = "generate(1), interpolate(1), encode-text(1), pack-images(1), train-text(1)",
+  });
+  std::string images_path, emb_path, out_path, variant_text = "int-cls", wrong = "image", arch_text = "plain",
+                                               samples_png, log_path;
+  int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
+      samples_every = 0;
+  long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
+  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5;
+  bool resume = false, no_flip = false;
+  cli.options().add_options()
+      ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= --crop, keyed class/name")
+      ("embeddings", po::value(&emb_path), "caption embeddings from encode-text --mode each: float32 [emb_dim] keyed <image-key>/<i> (records keyed by the image itself count as one caption)")
+      ("output,o", po::value(&out_path), "the GAN checkpoint to write (safetensors, with Adam states)")
+      ("variant", po::value(&variant_text)->default_value(variant_text), "gan, cls (matching-aware D), int (manifold interpolation) or int-cls")
+      ("wrong", po::value(&wrong)->default_value(wrong), "the cls variants' mismatching pair: image (a real image of another class with the right text, the authors' code) or text (the real image with another class's text, Algorithm 1)")
+      ("arch", po::value(&arch_text)->default_value(arch_text), "plain (the paper's nets) or v2 (the authors' deeper nets)")
+      ("ngf", po::value(&ngf)->default_value(ngf), "generator width")
+      ("ndf", po::value(&ndf)->default_value(ndf), "discriminator width")
+      ("z-dim", po::value(&z_dim)->default_value(z_dim), "noise dimension")
+      ("proj-dim", po::value(&proj_dim)->default_value(proj_dim), "text projection dimension")
+      ("batch", po::value(&batch)->default_value(batch), "images per minibatch (the interpolation variants add batch/2)")
+      ("epochs", po::value(&epochs)->default_value(epochs), "epochs to train in all (an epoch: images / batch minibatches)")
+      ("lr", po::value(&lr)->default_value(lr, "2e-4"), "Adam's learning rate, both nets")
+      ("lr-halve-every", po::value(&lr_halve_every)->default_value(lr_halve_every), "halve the learning rate every N epochs; 0: never")
+      ("beta1", po::value(&beta1)->default_value(beta1), "Adam's beta1")
+      ("cls-weight", po::value(&cls_weight)->default_value(cls_weight), "weight of the wrong pair in D's loss (the fake's is 1 - it); cls variants only")
+      ("interp-weight", po::value(&interp_weight)->default_value(interp_weight), "weight of the interpolated half batch in G's loss; int variants only")
+      ("interp-beta", po::value(&interp_beta)->default_value(interp_beta), "interpolation beta: beta h_i + (1 - beta) h_{i+N/2}")
+      ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
+      ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
+      ("no-flip", po::bool_switch(&no_flip), "no random horizontal flips")
+      ("checkpoint-every", po::value(&checkpoint_every)->default_value(checkpoint_every), "save the checkpoint every N epochs (and at the end)")
+      ("samples-every", po::value(&samples_every)->default_value(samples_every), "write a grid of samples every N epochs (and at the end); 0: never")
+      ("samples-png", po::value(&samples_png), "the samples' PNG (default <output>.samples.png); a directory (or a path ending in /) gets epoch-NNNN.png files")
+      ("log", po::value(&log_path), "TSV of every minibatch's losses and mean D scores (appended to on --resume)")
+      ("resume", po::bool_switch(&resume), "continue the training saved in -o's checkpoint, exactly");
+  cli.add_compute_options();
+  return cli.run(argc, argv, [&] {
+    cli.expect_args(0, 0);
+    if (images_path.empty() || emb_path.empty() || out_path.empty())
+      fail<UsageError>("--images, --embeddings and -o are required");
+    if (epochs < 1) fail<UsageError>("--epochs {}: expected at least 1", epochs);
+    if (batch < 2 || batch > 4096) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
+    if (!(lr > 0)) fail<UsageError>("--lr {}: expected a positive number", lr);
+    if (!(beta1 >= 0 && beta1 < 1)) fail<UsageError>("--beta1 {}: expected a number in [0, 1)", beta1);
+    if (lr_halve_every < 0) fail<UsageError>("--lr-halve-every {}: expected 0 or more", lr_halve_every);
+    if (!(cls_weight >= 0 && cls_weight <= 1)) fail<UsageError>("--cls-weight {}: expected a number in [0, 1]", cls_weight);
+    if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number >= 0", interp_weight);
+    if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
+    if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
+    if (captions_per_image < 1) fail<UsageError>("--captions-per-image {}: expected at least 1", captions_per_image);
+    if (crop < 64 || crop > 4096) fail<UsageError>("--crop {}: expected 64 or more", crop);
+    if (checkpoint_every < 1) fail<UsageError>("--checkpoint-every {}: expected at least 1", checkpoint_every);
+    if (samples_every < 0) fail<UsageError>("--samples-every {}: expected 0 or more", samples_every);
+    if (ngf < 1 || ndf < 1 || z_dim < 1 || proj_dim < 1 || ngf > 4096 || ndf > 4096 || z_dim > 65536 || proj_dim > 65536)
+      fail<UsageError>("--ngf, --ndf, --z-dim and --proj-dim must be positive");
+    nn::GanVariant variant = nn::variant_from_name(variant_text);
+    const auto& compute = cli.compute();
+
+    std::uint64_t seed = compute.seed;
+    int start_epoch = 0;
+    std::size_t start_iter = 0;
+    double part_d = 0, part_g = 0;
+    std::vector<double> losses_d, losses_g;
+    nn::GanConfig cfg;
+    std::optional<Checkpoint> ck;
+    std::string ck_steps;
+    if (resume) {
+      if (!std::filesystem::exists(out_path)) fail<InputError>("--resume: no checkpoint {} to continue", out_path);
+      ck = Checkpoint::load(out_path);
+      cfg = nn::gan_config(*ck);
+      try {
+        variant = nn::variant_from_name(ck->meta("train.variant"));
+        wrong = ck->meta("train.wrong");
+        seed = std::stoull(ck->meta("train.seed"));
+        start_epoch = std::stoi(ck->meta("train.epoch"));
+        start_iter = std::stoull(ck->meta("train.iteration"));
+        lr = std::stod(ck->meta("train.lr"));
+        lr_halve_every = std::stoi(ck->meta("train.lr_halve_every"));
+        beta1 = std::stod(ck->meta("train.beta1"));
+        batch = std::stoi(ck->meta("train.batch"));
+        cls_weight = std::stod(ck->meta("train.cls_weight"));
+        interp_weight = std::stod(ck->meta("train.interp_weight"));
+        interp_beta = std::stod(ck->meta("train.interp_beta"));
+        captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
+        crop = std::stoi(ck->meta("train.crop"));
+        no_flip = ck->meta("train.flip") == "0";
+        part_d = std::stod(ck->meta("train.partial_loss_d"));
+        part_g = std::stod(ck->meta("train.partial_loss_g"));
+        losses_d = split_doubles(ck->meta("train.losses_d"));
+        losses_g = split_doubles(ck->meta("train.losses_g"));
+      } catch (const std::logic_error&) {  // stoi and friends
+        fail<InputError>("{}: its train.* metadata is malformed; not a train-gan checkpoint to resume", out_path);
+      }
+      if (start_epoch >= epochs) {
+        log::info("{} has {} epochs already; nothing to do", out_path, start_epoch);
+        return 0;
+      }
+      ck_steps = ck->meta("train.minibatches_per_epoch");
+    } else {
+      cfg.arch = nn::arch_from_name(arch_text);
+      cfg.ngf = ngf, cfg.ndf = ndf, cfg.z_dim = z_dim, cfg.proj_dim = proj_dim;
+    }
+    const nn::GanStepOptions step_opt = nn::variant_options(variant, static_cast<float>(cls_weight),
+                                                            static_cast<float>(interp_weight),
+                                                            static_cast<float>(interp_beta));
+    const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f;
+
+    KeyedReader images(images_path);
+    Data data = read_data(images, emb_path);
+    if (resume && data.emb_dim != cfg.emb_dim)
+      fail<InputError>("{}: embeddings of {} values; the checkpoint {} was trained on {}", emb_path, data.emb_dim,
+                       out_path, cfg.emb_dim);
+    cfg.emb_dim = data.emb_dim;
+    const std::size_t nimages = data.images.size();
+    if (nimages < static_cast<std::size_t>(batch))
+      fail<InputError>("{}: {} images with embeddings, fewer than --batch {}", images_path, nimages, batch);
+    if (use_wrong && data.classes.size() < 2)
+      fail<InputError>("{}: all images are of one class; --variant {} needs a wrong pair from another class", images_path,
+                       nn::variant_name(variant));
+    for (const ImageEntry& im : data.images) check_image(images, im.key, crop);  // fail early, naming the record
+    const std::size_t steps = nimages / static_cast<std::size_t>(batch);
+    if (resume && ck_steps != std::to_string(steps)) {
+      if (start_iter > 0)
+        fail<InputError>("{}: stopped in the middle of an epoch of {} minibatches; the data now gives {} (resume with "
+                         "the same --images and --embeddings)", out_path, ck_steps, steps);
+      log::warn("{}: trained on {} minibatches an epoch; the data now gives {}", out_path, ck_steps, steps);
+    }
+
+    // The output must be writable; making a temporary there also installs file.h's handlers
+    // (which remove temporaries on a fatal signal) before ours replace them for SIGINT/SIGTERM.
+    { AtomicFile probe(out_path); }
+    install_stop_handlers();
+
+    auto be = nn::make_backend(backend_name(compute.backend));
+    nn::Generator g(cfg);
+    nn::Discriminator d(cfg);
+    g.bind(*be);
+    d.bind(*be);
+    nn::GanStep step(*be, g, d, step_opt);
+    step.opt_g().hyper().beta1 = beta1;
+    step.opt_d().hyper().beta1 = beta1;
+    if (ck) {
+      nn::load_gan(*ck, g, d, &step.opt_g(), &step.opt_d());
+      ck.reset();
+    } else {
+      g.params().init(seed);
+      d.params().init(seed + 1);
+    }
+    log::info("{} images ({} captions, {} classes), emb_dim {}; variant {}{}, batch {}, {} minibatches an epoch, "
+              "epochs {} to {}, backend {}",
+              nimages, data.captions, data.classes.size(), data.emb_dim, nn::variant_name(variant),
+              use_wrong ? fmt::format(" (wrong {})", wrong) : "", batch, steps, start_epoch + 1, epochs, be->name());
+
+    // The fixed sample set: the first (up to) 8 images' mean embeddings over all their captions,
+    // 8 noise vectors from the seed; rows are captions, columns noise.
+    const int sample_rows = static_cast<int>(std::min<std::size_t>(8, nimages)), sample_cols = 8;
+    Tensor sample_h(DType::kFloat32, {sample_rows * sample_cols, cfg.emb_dim}),
+        sample_z(DType::kFloat32, {sample_rows * sample_cols, cfg.z_dim});
+    {
+      Rng srng(mix(seed, kSampleStream));
+      std::vector<float> zs(static_cast<std::size_t>(sample_cols * cfg.z_dim));
+      for (float& v : zs) v = static_cast<float>(srng.normal());
+      const std::size_t e = static_cast<std::size_t>(cfg.emb_dim);
+      for (int r = 0; r < sample_rows; ++r) {
+        const ImageEntry& im = data.images[static_cast<std::size_t>(r)];
+        std::vector<double> sum(e, 0.0);
+        for (std::size_t row : im.embs)
+          for (std::size_t j = 0; j < e; ++j) sum[j] += data.emb[row * e + j];
+        for (int c = 0; c < sample_cols; ++c) {
+          const std::size_t k = static_cast<std::size_t>(r * sample_cols + c);
+          for (std::size_t j = 0; j < e; ++j) sample_h.span<float>()[k * e + j] = float(sum[j] / double(im.embs.size()));
+          std::memcpy(sample_z.span<float>().data() + k * std::size_t(cfg.z_dim),
+                      zs.data() + std::size_t(c) * std::size_t(cfg.z_dim), std::size_t(cfg.z_dim) * sizeof(float));
+        }
+      }
+    }
+    if (samples_png.empty()) samples_png = out_path + ".samples.png";
+    const bool samples_dir = samples_png.back() == '/' || std::filesystem::is_directory(samples_png);
+    auto write_samples = [&](int epoch) {
+      const nn::Array& out = g.forward(2, nn::upload(*be, sample_z), nn::upload(*be, sample_h), /*training=*/false);
+      std::vector<float> px = nn::to_vector(*be, out);
+      const int cell = 66;
+      Image grid(sample_cols * cell + 2, sample_rows * cell + 2, 3);
+      std::fill(grid.pixels.begin(), grid.pixels.end(), std::uint8_t{255});
+      for (int k = 0; k < sample_rows * sample_cols; ++k) {
+        Tensor t(DType::kFloat32, {3, 64, 64});
+        std::memcpy(t.span<float>().data(), px.data() + std::size_t(k) * 3 * 64 * 64, 3 * 64 * 64 * sizeof(float));
+        Image im = tensor_to_image(t, "sample");
+        const int x0 = (k % sample_cols) * cell + 2, y0 = (k / sample_cols) * cell + 2;
+        for (int y = 0; y < 64; ++y) std::memcpy(grid.at(x0, y0 + y), im.at(0, y), 64 * 3);
+      }
+      std::string path = samples_png;
+      if (samples_dir) {
+        std::filesystem::create_directories(samples_png);
+        path = (std::filesystem::path(samples_png) / fmt::format("epoch-{:04d}.png", epoch)).string();
+      }
+      write_png(grid, path);
+      log::info("wrote samples {}", path);
+    };
+
+    // The per-minibatch log: on --resume, lines past the checkpoint are dropped (they belong to
+    // minibatches that will run again), so a resumed run's log equals an uninterrupted run's.
+    std::FILE* log_file = nullptr;
+    const std::uint64_t start_global = static_cast<std::uint64_t>(start_epoch) * steps + start_iter;
+    if (!log_path.empty()) {
+      std::string kept;
+      if (resume && std::filesystem::exists(log_path)) {
+        for (const std::string& line : read_lines(log_path)) {
+          if (line.rfind("epoch\t", 0) == 0) {
+            kept += line + "\n";
+            continue;
+          }
+          auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
+          if (t3 == std::string::npos) continue;
+          if (std::stoull(line.substr(t2 + 1, t3 - t2 - 1)) <= start_global) kept += line + "\n";
+        }
+      }
+      if (kept.empty()) kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\n";
+      log_file = std::fopen(log_path.c_str(), "w");
+      if (!log_file) fail<RuntimeError>("{}: cannot write: {}", log_path, errno_text());
+      std::fputs(kept.c_str(), log_file);
+      std::fflush(log_file);
+    }
+    struct CloseLog {
+      std::FILE*& f;
+      ~CloseLog() {
+        if (f) std::fclose(f);
+      }
+    } close_log{log_file};
+
+    int saved_epoch = resume ? start_epoch : -1;
+    std::size_t saved_iter = start_iter;
+    auto save = [&](int epoch, std::size_t iter) {
+      std::map<std::string, std::string> meta = {
+          {"train.variant", nn::variant_name(variant)},
+          {"train.wrong", wrong},
+          {"train.seed", std::to_string(seed)},
+          {"train.epoch", std::to_string(epoch)},
+          {"train.iteration", std::to_string(iter)},
+          {"train.minibatches_per_epoch", std::to_string(steps)},
+          {"train.lr", fmt::format("{:.17g}", lr)},
+          {"train.lr_halve_every", std::to_string(lr_halve_every)},
+          {"train.beta1", fmt::format("{:.17g}", beta1)},
+          {"train.batch", std::to_string(batch)},
+          {"train.cls_weight", fmt::format("{:.17g}", cls_weight)},
+          {"train.interp_weight", fmt::format("{:.17g}", interp_weight)},
+          {"train.interp_beta", fmt::format("{:.17g}", interp_beta)},
+          {"train.captions_per_image", std::to_string(captions_per_image)},
+          {"train.crop", std::to_string(crop)},
+          {"train.flip", no_flip ? "0" : "1"},
+          {"train.partial_loss_d", fmt::format("{:.17g}", part_d)},
+          {"train.partial_loss_g", fmt::format("{:.17g}", part_g)},
+          {"train.losses_d", join_doubles(losses_d)},
+          {"train.losses_g", join_doubles(losses_g)},
+          {"train.images", images_path},
+          {"train.embeddings", emb_path},
+      };
+      nn::save_gan(out_path, g, d, &step.opt_g(), &step.opt_d(), meta);
+      saved_epoch = epoch, saved_iter = iter;
+    };
+
+    const int B = batch, half = B / 2;
+    const std::size_t e = static_cast<std::size_t>(cfg.emb_dim);
+    Tensor x(DType::kFloat32, {B, 3, 64, 64}), xw(DType::kFloat32, {B, 3, 64, 64}), h(DType::kFloat32, {B, cfg.emb_dim}),
+        hw(DType::kFloat32, {B, cfg.emb_dim}), z(DType::kFloat32, {B, cfg.z_dim}), zi(DType::kFloat32, {half, cfg.z_dim});
+    const std::size_t img = 3 * 64 * 64;
+    Progress progress("training", static_cast<std::uint64_t>(epochs) * steps - start_global);
+    std::vector<std::size_t> order(nimages);
+    for (int epoch = start_epoch; epoch < epochs; ++epoch) {
+      const double epoch_lr = lr_halve_every > 0 ? lr * std::pow(0.5, epoch / lr_halve_every) : lr;
+      step.opt_g().set_lr(epoch_lr);
+      step.opt_d().set_lr(epoch_lr);
+      Rng erng(mix(seed, mix(kEpochStream, static_cast<std::uint64_t>(epoch))));
+      for (std::size_t i = 0; i < nimages; ++i) order[i] = i;
+      for (std::size_t i = nimages; i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(erng.below(static_cast<int>(i)))]);
+      for (std::size_t s = (epoch == start_epoch ? start_iter : 0); s < steps; ++s) {
+        if (g_stop_signal != 0) {
+          progress.finish();
+          save(epoch, s);
+          fail<RuntimeError>("stopped by {} in epoch {} after minibatch {}; saved {} (continue with --resume)",
+                             g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch + 1, s, out_path);
+        }
+        const std::uint64_t global = static_cast<std::uint64_t>(epoch) * steps + s;
+        Rng rng(mix(seed, mix(kBatchStream, global)));
+        for (int b = 0; b < B; ++b) {
+          const ImageEntry& im = data.images[order[s * std::size_t(B) + std::size_t(b)]];
+          Tensor t = images.get(im.key);
+          const std::int64_t room = t.shape()[2] - crop + 1;
+          const std::int64_t ox = rng.below(static_cast<int>(room)), oy = rng.below(static_cast<int>(room));
+          const bool flip = !no_flip && rng.chance(0.5);
+          crop_into(t, crop, ox, oy, flip, x.span<float>().data() + std::size_t(b) * img);
+          sample_embedding(data, im, captions_per_image, rng, h.span<float>().data() + std::size_t(b) * e);
+          if (use_wrong) {
+            const ImageEntry& other = other_class_image(data, im.cls, rng);
+            if (wrong == "image") {
+              Tensor tw = images.get(other.key);
+              const std::int64_t wroom = tw.shape()[2] - crop + 1;
+              const std::int64_t wox = rng.below(static_cast<int>(wroom)), woy = rng.below(static_cast<int>(wroom));
+              crop_into(tw, crop, wox, woy, !no_flip && rng.chance(0.5), xw.span<float>().data() + std::size_t(b) * img);
+            } else {
+              sample_embedding(data, other, captions_per_image, rng, hw.span<float>().data() + std::size_t(b) * e);
+            }
+          }
+        }
+        for (float& v : z.span<float>()) v = static_cast<float>(rng.normal());
+        nn::Array xa = nn::upload(*be, x), ha = nn::upload(*be, h), za = nn::upload(*be, z), xwa, hwa;
+        if (use_wrong) {
+          xwa = wrong == "image" ? nn::upload(*be, xw) : xa;
+          hwa = wrong == "image" ? ha : nn::upload(*be, hw);
+        }
+        const float loss_d = step.run_d(xa, ha, xwa, hwa, za);
+        float loss_g;
+        if (use_interp) {
+          for (float& v : zi.span<float>()) v = static_cast<float>(rng.normal());
+          loss_g = step.run_g(ha, nn::upload(*be, nn::interpolate_halves(h, static_cast<float>(interp_beta))),
+                              nn::upload(*be, zi));
+        } else {
+          loss_g = step.run_g(ha);
+        }
+        if (!std::isfinite(loss_d) || !std::isfinite(loss_g)) {
+          const char* what = !std::isfinite(loss_d) ? "D" : "G";
+          const float bad = !std::isfinite(loss_d) ? loss_d : loss_g;
+          if (saved_epoch >= 0)
+            fail<RuntimeError>("the {} loss became {} in epoch {}, minibatch {}: stopped; {} keeps the last good "
+                               "checkpoint (epoch {}, minibatch {})",
+                               what, std::isnan(bad) ? "NaN" : "infinite", epoch + 1, s + 1, out_path, saved_epoch, saved_iter);
+          fail<RuntimeError>("the {} loss became {} in epoch {}, minibatch {}: stopped before any checkpoint was saved "
+                             "(try a smaller --lr)", what, std::isnan(bad) ? "NaN" : "infinite", epoch + 1, s + 1);
+        }
+        part_d += loss_d, part_g += loss_g;
+        const double sr = mean_sigmoid(*be, step.logits(0)), sw = mean_sigmoid(*be, step.logits(1)),
+                     sf = mean_sigmoid(*be, step.logits(2)), sg = mean_sigmoid(*be, step.logits(3)),
+                     si = mean_sigmoid(*be, step.logits(4));
+        if (log_file)
+          fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1, loss_d,
+                     loss_g, score_text(sr), score_text(sw), score_text(sf), score_text(sg), score_text(si));
+        progress.add();
+        progress.set_status(fmt::format("epoch {} D {:.4f} G {:.4f} s_r {:.3f} s_w {} s_f {:.3f}", epoch + 1, loss_d,
+                                        loss_g, sr, std::isnan(sw) ? "-" : fmt::format("{:.3f}", sw), sf));
+      }
+      losses_d.push_back(part_d / double(steps));
+      losses_g.push_back(part_g / double(steps));
+      part_d = part_g = 0;
+      if (log_file) std::fflush(log_file);
+      log::info("epoch {} mean loss D {:.6f} G {:.6f} lr {:.6g}", epoch + 1, losses_d.back(), losses_g.back(), epoch_lr);
+      if ((epoch + 1) % checkpoint_every == 0 || epoch + 1 == epochs) save(epoch + 1, 0);
+      if (samples_every > 0 && ((epoch + 1) % samples_every == 0 || epoch + 1 == epochs)) write_samples(epoch + 1);
+    }
+    progress.finish();
+    log::info("wrote {} ({} epochs, final mean loss D {:.6f} G {:.6f})", out_path, epochs, losses_d.back(),
+              losses_g.back());
+    return 0;
+  });
+}
