@@ -69,13 +69,13 @@ int main(int argc, char** argv) {
       ("samples,n", po::value(&samples)->default_value(samples), "images per embedding, keyed key/0 .. key/N-1 (1 to 65536)")
       ("z", po::value(&z_path), "take the noise vectors from this stream (float32 [z_dim] records): one per image in order, or one for every image")
       ("write-z", po::value(&write_z_path), "also write the noise vectors used to this stream, keyed like the images")
-      ("batch", po::value(&batch)->default_value(batch), "images per forward pass (1 to 65536)");
+      ("batch", po::value(&batch)->default_value(batch), "images per forward pass (1 to 4096)");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
     cli.expect_args(0, 1);
     if (model_path.empty()) fail<UsageError>("--model is required");
     if (samples < 1 || samples > kMaxSamples) fail<UsageError>("-n {}: expected 1 to {}", samples, kMaxSamples);
-    if (batch < 1 || batch > 65536) fail<UsageError>("--batch {}: expected 1 to 65536", batch);
+    if (batch < 1 || batch > 4096) fail<UsageError>("--batch {}: expected 1 to 4096", batch);
     const std::string in_path = cli.args().empty() ? "-" : cli.args()[0];
     if (cli.given("z") && z_path == "-" && in_path == "-")
       fail<UsageError>("--z - and the embeddings cannot both be standard input");

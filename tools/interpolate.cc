@@ -81,9 +81,9 @@ double angle_between(const float* a, const float* b, std::size_t n) {
     aa += static_cast<double>(a[j]) * a[j];
     bb += static_cast<double>(b[j]) * b[j];
   }
-  if (aa == 0 || bb == 0) return -1;
+  if (aa == 0 || bb == 0 || !std::isfinite(dot) || !std::isfinite(aa * bb)) return -1;  // lerp keeps NaN where it is
   const double omega = std::acos(std::clamp(dot / std::sqrt(aa * bb), -1.0, 1.0));
-  if (std::sin(omega) < 1e-6) return -1;
+  if (!std::isfinite(omega) || std::sin(omega) < 1e-6) return -1;
   return omega;
 }
 

@@ -37,9 +37,17 @@ using namespace t2i;
 
 // ---- signals: SIGINT / SIGTERM ask for a checkpoint at the next minibatch boundary ----------
 volatile std::sig_atomic_t g_stop_signal = 0;
+// The handlers in place before ours (common/file.h's, which remove temporary files and then die
+// by the signal): a second signal goes to them, so a save in progress leaves no temporary behind.
+void (*g_prev_handler[2])(int) = {SIG_DFL, SIG_DFL};
 
 extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal != 0) {  // a second one: stop now, the default way
+  if (g_stop_signal != 0) {  // a second one: stop now
+    void (*prev)(int) = g_prev_handler[sig == SIGINT ? 0 : 1];
+    if (prev != SIG_DFL && prev != SIG_IGN) {
+      prev(sig);
+      return;
+    }
     ::signal(sig, SIG_DFL);
     ::raise(sig);
     return;
@@ -52,8 +60,10 @@ void install_stop_handlers() {
     struct sigaction old {};
     ::sigaction(sig, nullptr, &old);
     if (old.sa_handler == SIG_IGN) continue;
+    if (!(old.sa_flags & SA_SIGINFO)) g_prev_handler[sig == SIGINT ? 0 : 1] = old.sa_handler;
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;  // reads and writes in flight go on; the loop checks the flag
     sigemptyset(&sa.sa_mask);
     ::sigaction(sig, &sa, nullptr);
   }
@@ -89,6 +99,9 @@ Data read_data(KeyedReader& images, const std::string& emb_path) {
       if (r.tensor.dtype() != DType::kFloat32 || sh.size() != 1 || sh[0] < 1)
         fail<InputError>("{}: record '{}' is not float32 [emb_dim] (expected encode-text output)", reader.name(),
                          printable_key(r.key));
+      if (sh[0] > 65536)
+        fail<InputError>("{}: record '{}' has {} values; expected an embedding of at most 65536", reader.name(),
+                         printable_key(r.key), sh[0]);
       if (d.emb_dim == 0) d.emb_dim = sh[0];
       if (sh[0] != d.emb_dim)
         fail<InputError>("{}: record '{}' has {} values; expected {} like the first record", reader.name(),
@@ -278,17 +291,17 @@ int main(int argc, char** argv) {
     if (batch < 2 || batch > 4096) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
     if (!(lr > 0)) fail<UsageError>("--lr {}: expected a positive number", lr);
     if (!(beta1 >= 0 && beta1 < 1)) fail<UsageError>("--beta1 {}: expected a number in [0, 1)", beta1);
-    if (lr_halve_every < 0) fail<UsageError>("--lr-halve-every {}: expected 0 or more", lr_halve_every);
+    if (lr_halve_every < 0) fail<UsageError>("--lr-halve-every {}: expected 0 or more (0: never)", lr_halve_every);
     if (!(cls_weight >= 0 && cls_weight <= 1)) fail<UsageError>("--cls-weight {}: expected a number in [0, 1]", cls_weight);
-    if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number >= 0", interp_weight);
+    if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number in [0, 1000]", interp_weight);
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
     if (captions_per_image < 1) fail<UsageError>("--captions-per-image {}: expected at least 1", captions_per_image);
-    if (crop < 64 || crop > 4096) fail<UsageError>("--crop {}: expected 64 or more", crop);
+    if (crop < 64 || crop > 4096) fail<UsageError>("--crop {}: expected 64 to 4096", crop);
     if (checkpoint_every < 1) fail<UsageError>("--checkpoint-every {}: expected at least 1", checkpoint_every);
     if (samples_every < 0) fail<UsageError>("--samples-every {}: expected 0 or more", samples_every);
     if (ngf < 1 || ndf < 1 || z_dim < 1 || proj_dim < 1 || ngf > 4096 || ndf > 4096 || z_dim > 65536 || proj_dim > 65536)
-      fail<UsageError>("--ngf, --ndf, --z-dim and --proj-dim must be positive");
+      fail<UsageError>("--ngf and --ndf must be 1 to 4096, --z-dim and --proj-dim 1 to 65536");
     nn::GanVariant variant = nn::variant_from_name(variant_text);
     const auto& compute = cli.compute();
 
@@ -327,6 +340,13 @@ int main(int argc, char** argv) {
       } catch (const std::logic_error&) {  // stoi and friends
         fail<InputError>("{}: its train.* metadata is malformed; not a train-gan checkpoint to resume", out_path);
       }
+      // The checkpoint's settings pass the checks the options do.
+      if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
+          !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
+          !(interp_beta >= 0 && interp_beta <= 1) || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
+          crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
+        fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
+                         out_path);
       if (start_epoch >= epochs) {
         log::info("{} has {} epochs already; nothing to do", out_path, start_epoch);
         return 0;
@@ -361,6 +381,8 @@ int main(int argc, char** argv) {
                          "the same --images and --embeddings)", out_path, ck_steps, steps);
       log::warn("{}: trained on {} minibatches an epoch; the data now gives {}", out_path, ck_steps, steps);
     }
+    if (resume && start_iter >= steps)
+      fail<InputError>("{}: train.iteration {} is not a minibatch of an epoch of {}", out_path, start_iter, steps);
 
     // The output must be writable; making a temporary there also installs file.h's handlers
     // (which remove temporaries on a fatal signal) before ours replace them for SIGINT/SIGTERM.
@@ -448,7 +470,11 @@ int main(int argc, char** argv) {
           }
           auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
           if (t3 == std::string::npos) continue;
-          if (std::stoull(line.substr(t2 + 1, t3 - t2 - 1)) <= start_global) kept += line + "\n";
+          const std::string step_text = line.substr(t2 + 1, t3 - t2 - 1);
+          if (step_text.empty() || step_text.find_first_not_of("0123456789") != std::string::npos || step_text.size() > 18)
+            fail<InputError>("{}: line '{}': the third column is not a step number; not a train-gan log", log_path,
+                             line.substr(0, 80));
+          if (std::stoull(step_text) <= start_global) kept += line + "\n";
         }
       }
       if (kept.empty()) kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\n";
@@ -567,9 +593,11 @@ int main(int argc, char** argv) {
         const double sr = mean_sigmoid(*be, step.logits(0)), sw = mean_sigmoid(*be, step.logits(1)),
                      sf = mean_sigmoid(*be, step.logits(2)), sg = mean_sigmoid(*be, step.logits(3)),
                      si = mean_sigmoid(*be, step.logits(4));
-        if (log_file)
+        if (log_file) {
           fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1, loss_d,
                      loss_g, score_text(sr), score_text(sw), score_text(sf), score_text(sg), score_text(si));
+          std::fflush(log_file);  // tail -f works, and a killed run keeps every line it logged
+        }
         progress.add();
         progress.set_status(fmt::format("epoch {} D {:.4f} G {:.4f} s_r {:.3f} s_w {} s_f {:.3f}", epoch + 1, loss_d,
                                         loss_g, sr, std::isnan(sw) ? "-" : fmt::format("{:.3f}", sw), sf));

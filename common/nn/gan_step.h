@@ -10,7 +10,8 @@
 //      L_G = bce(s_g, 1); with interp_weight > 0 (GAN-INT, GAN-INT-CLS) the generator also gets
 //      a half batch of interpolated embeddings h_int[i] = beta h[i] + (1 - beta) h[i + N/2]
 //      (interpolate_halves) and fresh noise z_int, in passes of their own (so their batch-norm
-//      statistics are those of the half batch, as in the authors' code), and
+//      statistics are those of the half batch; the authors' code runs one pass of 1.5N rows and
+//      averages over all of them, see train-gan(1)), and
 //      L_G += interp_weight * bce(D(G(z_int, h_int), h_int), 1). D never trains on them.
 // Each pass keeps its own activations; the generator's first D pass reuses those of D pass 0.
 #pragma once

@@ -60,11 +60,15 @@ pass "--resume 2+2 epochs == 4 epochs, byte-identical checkpoint and log"
 rc=0
 train-gan -q "${TINY[@]}" -o sig.st --epochs 4 --log sig.tsv --checkpoint-every 1 2>sig.err &
 pid=$!
-for _ in $(seq 1 200); do
-  [ -f sig.tsv ] && [ "$(wc -l <sig.tsv)" -ge 5 ] && break
+# The log is flushed every minibatch and opened after the handlers are in place: two logged
+# minibatches mean the run is inside its loop.
+started=0
+for _ in $(seq 1 1200); do
+  if [ -f sig.tsv ] && [ "$(wc -l <sig.tsv)" -ge 3 ]; then started=1; break; fi
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done
-kill -TERM "$pid" 2>/dev/null || true
+[ "$started" -eq 1 ] && kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" || rc=$?
 if [ "$rc" -eq 3 ]; then
   grep -q "stopped by SIGTERM.*saved sig.st" sig.err || fail "SIGTERM message: $(cat sig.err)"
