@@ -317,4 +317,29 @@ Image tensor_to_image(const Tensor& tensor, const std::string& what) {
   return out;
 }
 
+void crop_to_floats(const Tensor& t, std::int64_t crop, std::int64_t ox, std::int64_t oy, bool flip, float* out) {
+  const std::int64_t s = t.shape()[2];
+  auto px = t.span<std::uint8_t>();
+  if (crop == 64) {
+    for (std::int64_t c = 0; c < 3; ++c)
+      for (std::int64_t y = 0; y < 64; ++y)
+        for (std::int64_t x = 0; x < 64; ++x) {
+          const std::int64_t sx = ox + (flip ? 63 - x : x);
+          out[(c * 64 + y) * 64 + x] = float(px[static_cast<std::size_t>((c * s + oy + y) * s + sx)]) / 127.5f - 1.0f;
+        }
+    return;
+  }
+  Image win(static_cast<int>(crop), static_cast<int>(crop), 3);
+  for (std::int64_t y = 0; y < crop; ++y)
+    for (std::int64_t x = 0; x < crop; ++x)
+      for (std::int64_t c = 0; c < 3; ++c) {
+        const std::int64_t sx = ox + (flip ? crop - 1 - x : x);
+        win.at(static_cast<int>(x), static_cast<int>(y))[c] = px[static_cast<std::size_t>((c * s + oy + y) * s + sx)];
+      }
+  Image small = resize_area(win, 64, 64);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) out[(c * 64 + y) * 64 + x] = float(small.at(x, y)[c]) / 127.5f - 1.0f;
+}
+
 }  // namespace t2i

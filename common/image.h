@@ -54,4 +54,9 @@ Tensor image_to_float_tensor(const Image& image);
 // rounded to the nearest level. Throws InputError (with `what` for context) for other shapes.
 Image tensor_to_image(const Tensor& tensor, const std::string& what);
 
+// The training crop: from a uint8 [3,S,S] tensor, the crop x crop window at (ox, oy), mirrored
+// left to right if flip, area-resized to 64 x 64 when crop is not 64, written to out as float32
+// [3,64,64] in [-1, 1]. The caller checks that the window lies inside the image.
+void crop_to_floats(const Tensor& t, std::int64_t crop, std::int64_t ox, std::int64_t oy, bool flip, float* out);
+
 }  // namespace t2i

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "error.h"
 #include "file.h"
+#include "image.h"
 #include "log.h"
 #include "nn/text_checkpoint.h"
 #include "nn/text_encoder.h"
@@ -148,13 +149,8 @@ int main(int argc, char** argv) {
         const Shape& sh = t.shape();
         if (t.dtype() != DType::kUInt8 || sh.size() != 3 || sh[0] != 3 || sh[1] != sh[2] || sh[1] < 64)
           fail<InputError>("{}: record '{}' is not uint8 [3,S,S] with S >= 64", images.name(), printable_key(key));
-        const std::int64_t s = sh[2], o = (s - 64) / 2;
-        auto px = t.span<std::uint8_t>();
-        for (std::int64_t ch = 0; ch < 3; ++ch)
-          for (std::int64_t y = 0; y < 64; ++y)
-            for (std::int64_t xx = 0; xx < 64; ++xx)
-              out[j * 3 * 64 * 64 + static_cast<std::size_t>((ch * 64 + y) * 64 + xx)] =
-                  float(px[static_cast<std::size_t>((ch * s + o + y) * s + o + xx)]) / 127.5f - 1.0f;
+        const std::int64_t o = (sh[2] - 64) / 2;  // the centre crop
+        crop_to_floats(t, 64, o, o, /*flip=*/false, out + j * 3 * 64 * 64);
       }
       const std::vector<float> v = nn::to_vector(*be, image.forward(0, nn::upload(*be, x), /*training=*/false));
       for (std::size_t j = 0; j < n; ++j)

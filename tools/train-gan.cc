@@ -157,33 +157,6 @@ void check_image(KeyedReader& images, const std::string& key, std::int64_t crop)
                      printable_key(key), crop);
 }
 
-// uint8 [3, S, S]: a crop x crop window at (ox, oy), mirrored if flip, area-resized to 64 x 64
-// when crop is not 64, as floats in [-1, 1].
-void crop_into(const Tensor& t, std::int64_t crop, std::int64_t ox, std::int64_t oy, bool flip, float* out) {
-  const std::int64_t s = t.shape()[2];
-  auto px = t.span<std::uint8_t>();
-  if (crop == 64) {
-    for (std::int64_t c = 0; c < 3; ++c)
-      for (std::int64_t y = 0; y < 64; ++y)
-        for (std::int64_t x = 0; x < 64; ++x) {
-          const std::int64_t sx = ox + (flip ? 63 - x : x);
-          out[(c * 64 + y) * 64 + x] = float(px[static_cast<std::size_t>((c * s + oy + y) * s + sx)]) / 127.5f - 1.0f;
-        }
-    return;
-  }
-  Image win(static_cast<int>(crop), static_cast<int>(crop), 3);
-  for (std::int64_t y = 0; y < crop; ++y)
-    for (std::int64_t x = 0; x < crop; ++x)
-      for (std::int64_t c = 0; c < 3; ++c) {
-        const std::int64_t sx = ox + (flip ? crop - 1 - x : x);
-        win.at(static_cast<int>(x), static_cast<int>(y))[c] = px[static_cast<std::size_t>((c * s + oy + y) * s + sx)];
-      }
-  Image small = resize_area(win, 64, 64);
-  for (int c = 0; c < 3; ++c)
-    for (int y = 0; y < 64; ++y)
-      for (int x = 0; x < 64; ++x) out[(c * 64 + y) * 64 + x] = float(small.at(x, y)[c]) / 127.5f - 1.0f;
-}
-
 // The mean of k of an image's caption embeddings, drawn without replacement (all if fewer).
 void sample_embedding(const Data& d, const ImageEntry& im, int k, Rng& rng, float* out) {
   std::vector<std::size_t> pool = im.embs;
@@ -550,7 +523,7 @@ int main(int argc, char** argv) {
           const std::int64_t room = t.shape()[2] - crop + 1;
           const std::int64_t ox = rng.below(static_cast<int>(room)), oy = rng.below(static_cast<int>(room));
           const bool flip = !no_flip && rng.chance(0.5);
-          crop_into(t, crop, ox, oy, flip, x.span<float>().data() + std::size_t(b) * img);
+          crop_to_floats(t, crop, ox, oy, flip, x.span<float>().data() + std::size_t(b) * img);
           sample_embedding(data, im, captions_per_image, rng, h.span<float>().data() + std::size_t(b) * e);
           if (use_wrong) {
             const ImageEntry& other = other_class_image(data, im.cls, rng);
@@ -558,7 +531,7 @@ int main(int argc, char** argv) {
               Tensor tw = images.get(other.key);
               const std::int64_t wroom = tw.shape()[2] - crop + 1;
               const std::int64_t wox = rng.below(static_cast<int>(wroom)), woy = rng.below(static_cast<int>(wroom));
-              crop_into(tw, crop, wox, woy, !no_flip && rng.chance(0.5), xw.span<float>().data() + std::size_t(b) * img);
+              crop_to_floats(tw, crop, wox, woy, !no_flip && rng.chance(0.5), xw.span<float>().data() + std::size_t(b) * img);
             } else {
               sample_embedding(data, other, captions_per_image, rng, hw.span<float>().data() + std::size_t(b) * e);
             }

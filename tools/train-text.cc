@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "error.h"
 #include "file.h"
+#include "image.h"
 #include "log.h"
 #include "nn/text_checkpoint.h"
 #include "nn/text_encoder.h"
@@ -81,18 +82,6 @@ Data read_data(KeyedReader& images, const std::string& captions_path) {
     d.by_class.push_back(std::move(v));
   }
   return d;
-}
-
-// uint8 [3, S, S] -> 64 x 64 floats in [-1, 1] at (ox, oy), mirrored if flip.
-void crop_into(const Tensor& t, std::int64_t ox, std::int64_t oy, bool flip, float* out) {
-  const std::int64_t s = t.shape()[2];
-  auto px = t.span<std::uint8_t>();
-  for (std::int64_t c = 0; c < 3; ++c)
-    for (std::int64_t y = 0; y < 64; ++y)
-      for (std::int64_t x = 0; x < 64; ++x) {
-        const std::int64_t sx = ox + (flip ? 63 - x : x);
-        out[(c * 64 + y) * 64 + x] = float(px[static_cast<std::size_t>((c * s + oy + y) * s + sx)]) / 127.5f - 1.0f;
-      }
 }
 
 Tensor checked_image(KeyedReader& images, const std::string& key) {
@@ -260,7 +249,7 @@ int main(int argc, char** argv) {
           const std::int64_t ox = static_cast<std::int64_t>(rng.below(static_cast<std::size_t>(room)));
           const std::int64_t oy = static_cast<std::int64_t>(rng.below(static_cast<std::size_t>(room)));
           const bool flip = (rng.next() >> 63) != 0;
-          crop_into(t, ox, oy, flip, x.span<float>().data() + std::size_t(b) * 3 * 64 * 64);
+          crop_to_floats(t, 64, ox, oy, flip, x.span<float>().data() + std::size_t(b) * 3 * 64 * 64);
           text::one_hot(text::encode(caption),
                         c.span<float>().data() + std::size_t(b) * text::kAlphabetSize * text::kMaxLength);
         }
