@@ -2,11 +2,7 @@
 # encode-text on a tiny untrained text model made by t2i_make_text_model: mean and each modes,
 # bare lines, empty lines, odd captions, bad models, determinism and batching.
 . "$(dirname "$0")/lib.sh"
-PY="${T2I_PYTHON3:-python3}"
-if ! "$PY" -c 'import numpy' 2>/dev/null; then
-  echo "skipped: $PY has no numpy"
-  exit 77
-fi
+need_numpy
 MAKE_MODEL="${T2I_MAKE_TEXT_MODEL:-${T2I_BUILD:-}/tests/t2i_make_text_model}"
 [ -x "$MAKE_MODEL" ] || fail "no t2i_make_text_model (T2I_MAKE_TEXT_MODEL=$MAKE_MODEL)"
 cd "$TMP"

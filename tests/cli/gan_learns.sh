@@ -5,11 +5,7 @@
 # Embeddings are synthetic (one random direction per class plus noise per caption), so the test
 # needs no text training; the GAN cannot tell.
 . "$(dirname "$0")/lib.sh"
-PY="${T2I_PYTHON3:-python3}"
-if ! "$PY" -c 'import numpy' 2>/dev/null; then
-  echo "skipped: $PY has no numpy"
-  exit 77
-fi
+need_numpy
 cd "$TMP"
 make-birds -q --out birds --count 1000 --size 64 --threads 2 --seed 5
 pack-images -q --size 64 --threads 2 birds > all.t2i
@@ -24,23 +20,17 @@ tensor-select --keys train-keys.txt < all.t2i > im.t2i
 # scaled to norm 4 like train-text's; and one mean embedding per class for generation.
 "$PY" - <<'PYEOF' || fail "writing embeddings"
 import numpy as np
+from t2i_stream import save
 rng = np.random.default_rng(11)
 keys = [l.strip() for l in open("train-keys.txt")]
 classes = sorted({k.split("/")[0] for k in keys})
 D = 16
 base = {c: rng.standard_normal(D) for c in classes}
-def record(f, key, v):
-    f.write(key.encode() + b" ")
-    np.lib.format.write_array(f, np.asarray(v, dtype=np.float32), version=(1, 0))
 def unit(v):
     return 4 * v / np.linalg.norm(v)
-with open("emb.t2i", "wb") as f:
-    for k in keys:
-        for i in range(4):
-            record(f, "%s/%d" % (k, i), unit(base[k.split("/")[0]] + 0.2 * rng.standard_normal(D)))
-with open("classes.t2i", "wb") as f:
-    for c in classes:
-        record(f, c, unit(base[c]))
+save("emb.t2i", [("%s/%d" % (k, i), unit(base[k.split("/")[0]] + 0.2 * rng.standard_normal(D)).astype(np.float32))
+                 for k in keys for i in range(4)])
+save("classes.t2i", [(c, unit(base[c]).astype(np.float32)) for c in classes])
 PYEOF
 
 NETS=(--variant cls --ngf 16 --ndf 16 --z-dim 10 --proj-dim 8 --batch 8 --threads 1 --seed 3)
@@ -52,16 +42,7 @@ done
 
 "$PY" - <<'PYEOF' || fail "learning check"
 import numpy as np
-def read(path):
-    out = {}
-    with open(path, "rb") as f:
-        while True:
-            key = b""
-            while (c := f.read(1)) not in (b" ", b""):
-                key += c
-            if not key:
-                return out
-            out[key.decode()] = np.lib.format.read_array(f)
+from t2i_stream import load_dict as read
 rows = [l.split("\t") for l in open("late.tsv")][1:]
 assert len(rows) == 300, len(rows)                     # 40 images / batch 8 = 5 an epoch, 60 epochs
 loss_d = np.array([float(r[3]) for r in rows])

@@ -4,11 +4,7 @@
 # records; the z round trip through --write-z and --z; the pairing rules of --z; bad models,
 # bad input and usage errors.
 . "$(dirname "$0")/lib.sh"
-PY="${T2I_PYTHON3:-python3}"
-if ! "$PY" -c 'import numpy' 2>/dev/null; then
-  echo "skipped: $PY has no numpy"
-  exit 77
-fi
+need_numpy
 PROBE="${T2I_MODEL_PROBE:-${T2I_BUILD:-}/tests/t2i_model_probe}"
 MAKE_MODEL="${T2I_MAKE_TEXT_MODEL:-${T2I_BUILD:-}/tests/t2i_make_text_model}"
 [ -x "$PROBE" ] || fail "no t2i_model_probe (T2I_MODEL_PROBE=$PROBE)"
@@ -18,29 +14,8 @@ cd "$TMP"
 "$MAKE_MODEL" text.st 7
 
 cat > st.py <<'EOF'
-import io
 import numpy as np
-
-def load(path):
-    """A stream as a list of (key, array), the way any NumPy user reads it."""
-    f = io.BytesIO(open(path, "rb").read())
-    out = []
-    while True:
-        key = b""
-        while (c := f.read(1)) not in (b" ", b""):
-            key += c
-        if not key:
-            return out
-        out.append((key.decode(), np.lib.format.read_array(f)))
-
-def save(path, records):
-    with open(path, "wb") as f:
-        for key, a in records:
-            f.write(key.encode() + b" ")
-            np.lib.format.write_array(f, a, allow_pickle=False)
-
-def keys(path):
-    return [k for k, _ in load(path)]
+from t2i_stream import *
 
 # The probe GAN's images are small (|x| < 1e-3): compare them relative to their scale.
 def rel(a, b):

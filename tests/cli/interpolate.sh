@@ -3,33 +3,12 @@
 # --slerp keeps the norm of z vectors, --pairs, keys and prefixes, errors; and the paper's
 # sentence interpolation: encode-text | interpolate | generate --z <one z>.
 . "$(dirname "$0")/lib.sh"
-PY="${T2I_PYTHON3:-python3}"
-if ! "$PY" -c 'import numpy' 2>/dev/null; then
-  echo "skipped: $PY has no numpy"
-  exit 77
-fi
+need_numpy
 cd "$TMP"
 
 cat > st.py <<'EOF'
-import io
 import numpy as np
-
-def load(path):
-    f = io.BytesIO(open(path, "rb").read())
-    out = []
-    while True:
-        key = b""
-        while (c := f.read(1)) not in (b" ", b""):
-            key += c
-        if not key:
-            return out
-        out.append((key.decode(), np.lib.format.read_array(f)))
-
-def save(path, records):
-    with open(path, "wb") as f:
-        for key, a in records:
-            f.write(key.encode() + b" ")
-            np.lib.format.write_array(f, a, allow_pickle=False)
+from t2i_stream import *
 EOF
 py() { "$PY" -c "from st import *
 $1"; }

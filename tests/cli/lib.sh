@@ -23,3 +23,14 @@ expect_exit() {
 
 # same_file A B: byte-identical.
 same_file() { cmp -s "$1" "$2" || fail "$1 and $2 differ"; }
+
+# need_numpy: the tests that check numbers with NumPy skip (CTest code 77) without it; sets PY
+# and puts tests/cli (t2i_stream.py) on PYTHONPATH.
+need_numpy() {
+  PY="${T2I_PYTHON3:-python3}"
+  if ! "$PY" -c 'import numpy' 2>/dev/null; then
+    echo "skipped: $PY has no numpy"
+    exit 77
+  fi
+  export PYTHONPATH="$T2I_SRC/tests/cli${PYTHONPATH:+:$PYTHONPATH}"
+}

@@ -5,11 +5,7 @@
 # bytes of 4 epochs, and so does a run stopped by SIGTERM mid-epoch and resumed; every variant
 # and both --wrong forms run; bad input gives one error line.
 . "$(dirname "$0")/lib.sh"
-PY="${T2I_PYTHON3:-python3}"
-if ! "$PY" -c 'import numpy' 2>/dev/null; then
-  echo "skipped: $PY has no numpy"
-  exit 77
-fi
+need_numpy
 MAKE_MODEL="${T2I_MAKE_TEXT_MODEL:-${T2I_BUILD:-}/tests/t2i_make_text_model}"
 [ -x "$MAKE_MODEL" ] || fail "no t2i_make_text_model (T2I_MAKE_TEXT_MODEL=$MAKE_MODEL)"
 cd "$TMP"
@@ -110,20 +106,10 @@ encode-text -q -m text.st --mode each other.tsv > other.t2i
 expect_exit 2 train-gan -q --images im.t2i --embeddings other.t2i "${NETS[@]}" -o bad.st --epochs 1
 grep -q "no image of im.t2i has an embedding" "$TMP/err" || fail "no-embedding message: $(cat "$TMP/err")"
 "$PY" - <<'PYEOF'
-import io, numpy as np
-f = io.BytesIO(open("emb.t2i", "rb").read()); recs = []
-while True:
-    key = b""
-    while (c := f.read(1)) not in (b" ", b""):
-        key += c
-    if not key: break
-    recs.append((key, np.lib.format.read_array(f)))
-with open("mixed.t2i", "wb") as o:
-    for i, (k, a) in enumerate(recs):
-        o.write(k + b" "); np.lib.format.write_array(o, a[:10] if i == 5 else a)
-with open("short.t2i", "wb") as o:
-    for k, a in recs:
-        o.write(k + b" "); np.lib.format.write_array(o, a[:10])
+from t2i_stream import load, save
+recs = load("emb.t2i")
+save("mixed.t2i", [(k, a[:10] if i == 5 else a) for i, (k, a) in enumerate(recs)])
+save("short.t2i", [(k, a[:10]) for k, a in recs])
 PYEOF
 expect_exit 2 train-gan -q --images im.t2i --embeddings mixed.t2i "${NETS[@]}" -o bad.st --epochs 1
 grep -q "has 10 values; expected 24" "$TMP/err" || fail "mixed sizes message: $(cat "$TMP/err")"
