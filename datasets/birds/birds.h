@@ -117,8 +117,19 @@ struct RenderedBird {
 // Draws one image of a species, deterministically from rng.
 RenderedBird render_bird(const Species& species, int size, Rng& rng, int supersample = 4);
 
-// Ten captions (lower-case ASCII, 5 to 40 words) of the content attributes.
-std::vector<std::string> make_captions(const Attributes& a, Rng& rng, int count = 10);
+// Ten captions (lower-case ASCII, 5 to 40 words) of the content attributes. With `mentioned`,
+// also the attributes each caption states (1-based ids of attribute_names(), sorted): what
+// mentioned_attributes() must find in it. The captions do not depend on whether it is given.
+std::vector<std::string> make_captions(const Attributes& a, Rng& rng, int count = 10,
+                                       std::vector<std::vector<int>>* mentioned = nullptr);
+
+// The attributes a caption states, as 1-based ids of attribute_names() ("has_breast_color::orange"),
+// sorted and distinct: the inverse of the caption grammar (synonyms such as cap, abdomen, chest,
+// beak, gray, pale buff; wing bars and spots and their colour; "mostly <colour>" and "<colour>
+// bird" for the base plumage, which is the wing colour; beak and tail length and shape words;
+// size and shape words before "bird"; eye rings). Words it does not know are ignored, so novel
+// sentences ("a green bird with a pink crown") parse too. See parse.cc for the rules.
+std::vector<int> mentioned_attributes(const std::string& caption);
 
 // ---- The dataset. ----
 struct DatasetOptions {

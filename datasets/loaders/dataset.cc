@@ -397,6 +397,47 @@ std::optional<std::vector<std::string>> read_captions(const ImageEntry& image, c
   return out;
 }
 
+AttributeTable read_attributes(const Dataset& ds) {
+  AttributeTable table;
+  const std::string names_path = ds.file("attributes.txt");
+  if (!is_file(names_path)) fail<InputError>("{}: no such file: expected the attribute list '<id> <name>'", names_path);
+  const char* nexpected = "<attribute_id> <name>";
+  std::vector<std::string> nl = read_text_lines(names_path, names_path);
+  for (const IdLine& l : read_id_file(nl, names_path, 1, nexpected)) {
+    if (l.id != static_cast<long>(table.names.size()) + 1)
+      fail<InputError>("{}: attribute id {}, expected {} (ids in order from 1)", l.where, l.id, table.names.size() + 1);
+    table.names.emplace_back(l.fields[0]);
+  }
+  if (table.names.empty()) fail<InputError>("{}: no attributes", names_path);
+  const std::string labels_path = ds.file("attributes/image_attribute_labels.txt");
+  if (!is_file(labels_path))
+    fail<InputError>("{}: no such file: expected '<image_id> <attribute_id> <is_present> ...' lines", labels_path);
+  std::unordered_map<long, std::size_t> index;
+  for (std::size_t i = 0; i < ds.images.size(); ++i) index.emplace(ds.images[i].id, i);
+  table.present.assign(ds.images.size(), std::vector<std::uint8_t>(table.names.size(), 0));
+  std::vector<bool> labelled(ds.images.size(), false);
+  const char* expected = "<image_id> <attribute_id> <is_present> [<certainty_id> <time>]";
+  std::vector<std::string> lines = read_text_lines(labels_path, labels_path);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = trim(lines[i]);
+    if (line.empty()) continue;
+    auto f = split_fields(line);
+    const std::string where = fmt::format("{}:{}", labels_path, i + 1);
+    // CUB-200-2011's own file has a few lines with one field too many; only the first three matter.
+    if (f.size() < 3 || f.size() > 6) fail<InputError>("{}: expected '{}'", where, expected);
+    const long image_id = parse_id(f[0], where, expected), attr = parse_id(f[1], where, expected);
+    if (f[2] != "0" && f[2] != "1") fail<InputError>("{}: is_present '{}', expected 0 or 1", where, f[2]);
+    auto it = index.find(image_id);
+    if (it == index.end()) fail<InputError>("{}: image id {} is not in images.txt", where, image_id);
+    if (attr > static_cast<long>(table.names.size()))
+      fail<InputError>("{}: attribute id {} is not in attributes.txt ({} attributes)", where, attr, table.names.size());
+    table.present[it->second][static_cast<std::size_t>(attr - 1)] = f[2] == "1";
+    labelled[it->second] = true;
+  }
+  table.labelled_images = static_cast<std::size_t>(std::count(labelled.begin(), labelled.end(), true));
+  return table;
+}
+
 Rect crop_rect(const BoundingBox& box, float margin, int width, int height, const std::string& what) {
   double mx = static_cast<double>(margin) * box.width, my = static_cast<double>(margin) * box.height;
   auto clamp = [](double v, int hi) { return static_cast<int>(std::clamp(v, 0.0, static_cast<double>(hi))); };

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,6 +79,18 @@ std::vector<std::size_t> select_images(const Dataset& dataset, Split split, std:
 // The captions of an image: its caption file's non-blank lines, cleaned (clean_caption()).
 // nullopt if the file does not exist; InputError if it cannot be read or is not text.
 std::optional<std::vector<std::string>> read_captions(const ImageEntry& image, const Dataset& dataset);
+
+// CUB's attribute labels: attributes.txt ("<attribute_id> <name>", ids 1..A in order) and
+// attributes/image_attribute_labels.txt ("<image_id> <attribute_id> <is_present> [certainty
+// time ...]"). Names are CUB's "has_crown_color::red": a group, "::", a value.
+struct AttributeTable {
+  std::vector<std::string> names;                  // index: attribute id - 1
+  std::vector<std::vector<std::uint8_t>> present;  // per image of Dataset::images, per attribute: 0 or 1
+  std::size_t labelled_images = 0;                 // images with at least one label line
+};
+// InputError naming the file (and line) when either file is missing or malformed, or a line names
+// an image or attribute that does not exist. Attributes without a line for an image are absent.
+AttributeTable read_attributes(const Dataset& dataset);
 
 // The pixel rectangle of a bounding box enlarged by `margin` times its width on the left and
 // the right and times its height above and below, rounded outwards and clamped to the image.

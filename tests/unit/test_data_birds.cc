@@ -181,5 +181,66 @@ TEST(BirdsCaptions, ContentOnly) {
   EXPECT_GT(seen.size(), 3000u) << "captions repeat too much";
 }
 
+
+// The caption parser inverts the grammar: on thousands of captions of random birds it finds
+// exactly the attributes the generator put in, and each of them holds for the bird.
+TEST(BirdsCaptions, ParserFindsExactlyWhatTheGeneratorSaid) {
+  const auto& names = attribute_names();
+  std::size_t captions_seen = 0, facts = 0;
+  std::set<int> ids_seen;
+  for (int image = 0; image < 1200; ++image) {
+    Rng rng(mix(11, static_cast<std::uint64_t>(image)));
+    Attributes a = all_species()[static_cast<std::size_t>(rng.below(200))].prototype;
+    // Variants no species has, so every combination of the grammar is exercised.
+    if (rng.chance(0.3)) a.pattern = static_cast<WingPattern>(rng.below(3));
+    if (rng.chance(0.3)) a.eye_ring = !a.eye_ring;
+    const std::vector<bool> truth = attribute_values(a);
+    std::vector<std::vector<int>> said;
+    Rng twin = rng;
+    const auto captions = make_captions(a, rng, 10, &said);
+    // The report does not change the captions.
+    EXPECT_EQ(make_captions(a, twin, 10), captions);
+    ASSERT_EQ(said.size(), captions.size());
+    for (std::size_t i = 0; i < captions.size(); ++i) {
+      const std::vector<int> parsed = mentioned_attributes(captions[i]);
+      EXPECT_EQ(parsed, said[i]) << captions[i];
+      for (int id : parsed) {
+        ASSERT_GE(id, 1);
+        ASSERT_LE(id, static_cast<int>(names.size()));
+        EXPECT_TRUE(truth[static_cast<std::size_t>(id - 1)]) << names[static_cast<std::size_t>(id - 1)] << ": " << captions[i];
+        ids_seen.insert(id);
+      }
+      facts += parsed.size();
+      ++captions_seen;
+    }
+  }
+  EXPECT_EQ(captions_seen, 12000u);
+  EXPECT_GT(facts, 3u * captions_seen) << "captions mention about three facts or more";
+  EXPECT_GT(ids_seen.size(), 140u) << "most attributes are mentioned somewhere";
+}
+
+TEST(BirdsCaptions, ParserReadsNovelSentences) {
+  const auto& names = attribute_names();
+  auto parse = [&](const std::string& s) {
+    std::set<std::string> out;
+    for (int id : mentioned_attributes(s)) out.insert(names[static_cast<std::size_t>(id - 1)]);
+    return out;
+  };
+  using S = std::set<std::string>;
+  EXPECT_EQ(parse("a green bird with a pink crown"), (S{"has_wing_color::green", "has_crown_color::pink"}));
+  EXPECT_EQ(parse("A tiny, plump bird: grey cap and a long hooked orange beak!"),
+            (S{"has_size::small", "has_shape::round", "has_crown_color::grey", "has_bill_length::long", "has_bill_shape::hooked",
+               "has_bill_color::orange"}));
+  EXPECT_EQ(parse("its wings are blue with white bars, and it has a pale buff abdomen"),
+            (S{"has_wing_color::blue", "has_wing_pattern::striped", "has_wing_mark_color::white", "has_belly_color::buff"}));
+  EXPECT_EQ(parse("black spotted yellow wings and a white eye ring"),
+            (S{"has_wing_color::yellow", "has_wing_pattern::spotted", "has_wing_mark_color::black",
+               "has_eye_pattern::eyering"}));
+  EXPECT_EQ(parse("this small bird has a small tail and a medium length curved bill"),
+            (S{"has_size::small", "has_tail_length::short", "has_bill_length::medium", "has_bill_shape::curved"}));
+  EXPECT_EQ(parse("a bird in a tree, looking left"), S{});
+  EXPECT_EQ(parse(""), S{});
+}
+
 }  // namespace
 }  // namespace t2i::birds

@@ -166,6 +166,40 @@ std::string load_error(const Cub& cub) {
   return "no error";
 }
 
+TEST(DataLoaders, ReadsAttributes) {
+  Cub cub;
+  Dataset ds = load_dataset(cub.s());
+  auto error = [&] {
+    try {
+      read_attributes(ds);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error(), cub.s() + "/attributes.txt: no such file: expected the attribute list '<id> <name>'");
+  put(cub.root() / "attributes.txt", "1 has_crown_color::red\n2 has_crown_color::blue\n3 has_eye_pattern::eyering\n");
+  EXPECT_NE(error().find("image_attribute_labels.txt: no such file"), std::string::npos) << error();
+  // CUB's own lines have five fields (a few six); image 6 has no line at all.
+  put(cub.root() / "attributes" / "image_attribute_labels.txt",
+      "1 1 1 3 0.5\n1 2 0 3 0.5\n1 3 1 4 1.0 0\n2 2 1 3 0.5\n3 1 0\n4 3 1 3 0\n5 2 1 3 0\n");
+  AttributeTable t = read_attributes(ds);
+  EXPECT_EQ(t.names, (std::vector<std::string>{"has_crown_color::red", "has_crown_color::blue", "has_eye_pattern::eyering"}));
+  ASSERT_EQ(t.present.size(), 6u);
+  EXPECT_EQ(t.present[0], (std::vector<std::uint8_t>{1, 0, 1}));
+  EXPECT_EQ(t.present[1], (std::vector<std::uint8_t>{0, 1, 0}));
+  EXPECT_EQ(t.present[5], (std::vector<std::uint8_t>{0, 0, 0}));
+  EXPECT_EQ(t.labelled_images, 5u);
+  put(cub.root() / "attributes" / "image_attribute_labels.txt", "1 1 1 3 0.5\n9 1 1 3 0\n");
+  EXPECT_EQ(error(), cub.s() + "/attributes/image_attribute_labels.txt:2: image id 9 is not in images.txt");
+  put(cub.root() / "attributes" / "image_attribute_labels.txt", "1 4 1 3 0.5\n");
+  EXPECT_EQ(error(), cub.s() + "/attributes/image_attribute_labels.txt:1: attribute id 4 is not in attributes.txt (3 attributes)");
+  put(cub.root() / "attributes" / "image_attribute_labels.txt", "1 1 yes\n");
+  EXPECT_EQ(error(), cub.s() + "/attributes/image_attribute_labels.txt:1: is_present 'yes', expected 0 or 1");
+  put(cub.root() / "attributes.txt", "1 has_crown_color::red\n3 has_crown_color::blue\n");
+  EXPECT_EQ(error(), cub.s() + "/attributes.txt:2: attribute id 3, expected 2 (ids in order from 1)");
+}
+
 TEST(DataLoaders, RefusesMalformedLines) {
   {
     Cub cub;

@@ -1,0 +1,61 @@
+// Statistics for the disentangling probe (PAPER.md section 7): k-means with k-means++ seeding,
+// balanced same/different pairs from cluster labels, cosine scores, ROC curves and the area under
+// them. Deterministic for a given seed (common/rng.h), independent of thread count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace t2i::stats {
+
+struct KMeansResult {
+  std::vector<int> labels;           // per point, 0..k-1
+  std::vector<double> centroids;     // k rows of dim
+  double inertia = 0;                // sum of squared distances to the assigned centroid
+  int iterations = 0;                // Lloyd iterations run
+};
+
+// Lloyd's k-means of n points (rows of dim in `points`) into k clusters, seeded by k-means++
+// (each next centre drawn with probability proportional to the squared distance to the nearest
+// chosen one), until no assignment changes or max_iter iterations. An emptied cluster is
+// re-seeded with the point farthest from its centroid, or left empty when every point sits on its
+// centroid (fewer distinct points than k: equal points stay together). Requires 1 <= k <= n
+// (std::invalid_argument).
+KMeansResult kmeans(const std::vector<double>& points, std::size_t dim, int k, std::uint64_t seed, int max_iter = 100);
+
+struct Pair {
+  std::uint32_t a = 0, b = 0;  // point indices, a != b
+  bool same = false;           // same cluster
+};
+
+// `count` same-cluster pairs and `count` different-cluster pairs of distinct points, drawn
+// uniformly with replacement (a same pair: a random point of a cluster of two or more, and
+// another point of its cluster), in a seeded random order. std::invalid_argument if no cluster
+// has two points or all points share one cluster.
+std::vector<Pair> balanced_pairs(const std::vector<int>& labels, std::size_t count, std::uint64_t seed);
+
+// Cosine similarity of two vectors; 0 when either is zero.
+double cosine(const float* a, const float* b, std::size_t dim);
+
+struct RocPoint {
+  double fpr = 0, tpr = 0, threshold = 0;
+};
+
+// The ROC curve of scores (higher: more likely positive) against labels, one point per distinct
+// score from (0,0) to (1,1) (tied scores move both rates at once). std::invalid_argument unless
+// there is at least one positive and one negative.
+std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::vector<bool>& positive);
+
+// The area under the ROC curve (trapezoids; equal to the Mann-Whitney probability that a random
+// positive outscores a random negative, ties counting one half).
+double auc(const std::vector<RocPoint>& roc);
+double auc(const std::vector<double>& scores, const std::vector<bool>& positive);
+
+// The mean and the sample standard deviation (n - 1; 0 for one value).
+struct MeanSd {
+  double mean = 0, sd = 0;
+};
+MeanSd mean_sd(const std::vector<double>& v);
+
+}  // namespace t2i::stats

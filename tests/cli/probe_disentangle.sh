@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# probe-disentangle on a small synthetic bird set: ground-truth style vectors (the keypoints, the
+# background colours) score near 1 on their own task and near 0.5 on the other, random vectors
+# near 0.5; the table, ROC TSV and PNG plot; the same bytes again; background colours estimated
+# from the pixels when the dataset has no background_rgb.txt (as real CUB); bad input gets one
+# line and exit 2.
+. "$(dirname "$0")/lib.sh"
+need_numpy
+cd "$TMP"
+make-birds -q --out birds --count 400 --size 64 --threads 1 --seed 5
+
+"$PY" - <<'PYEOF' || fail "writing vectors"
+import numpy as np
+from t2i_stream import save
+root = "birds"
+ids = {}
+for l in open(root + "/images.txt"):
+    i, p = l.split()
+    ids[int(i)] = p.rsplit(".", 1)[0]
+order = sorted(ids)
+bg = {int(l.split()[0]): np.array([float(x) for x in l.split()[1:4]]) for l in open(root + "/background_rgb.txt")}
+names = {int(l.split()[0]): l.split(None, 1)[1].strip() for l in open(root + "/parts/parts.txt")}
+want = sorted(k for k, v in names.items() if v in ("beak", "belly", "breast", "crown", "forehead", "tail"))
+assert len(want) == 6, names
+pose = {}
+for l in open(root + "/parts/part_locs.txt"):
+    f = l.split()
+    if int(f[1]) in want:
+        pose.setdefault(int(f[0]), {})[int(f[1])] = (float(f[2]) / 64, float(f[3]) / 64)
+P = np.array([[c for p in want for c in pose[i][p]] for i in order]); P -= P.mean(0)
+C = np.array([bg[i] / 255 for i in order]); C -= C.mean(0)
+rng = np.random.default_rng(1)
+save("pose.t2i", [(ids[i], P[k].astype(np.float32)) for k, i in enumerate(order)])
+save("bg.t2i", [(ids[i], C[k].astype(np.float32)) for k, i in enumerate(order)])
+# Per-caption keys, averaged per image by the probe; a second record of 1 x D shape.
+save("random.t2i", [(ids[i] + "/%d" % j, rng.standard_normal((1, 8) if j else 8).astype(np.float32))
+                    for i in order for j in range(2)])
+save("unknown.t2i", [(ids[order[0]], np.zeros(3, np.float32)), ("999.Nobird/Nobird_1", np.zeros(3, np.float32))])
+save("image.t2i", [(ids[order[0]], np.zeros((3, 64, 64), np.uint8))])
+save("mixed.t2i", [(ids[order[0]], np.zeros(3, np.float32)), (ids[order[1]], np.zeros(4, np.float32))])
+save("few.t2i", [(ids[i], rng.standard_normal(3).astype(np.float32)) for i in order[:10]])
+PYEOF
+
+ARGS=(--vectors pose=pose.t2i --vectors bg=bg.t2i --vectors random.t2i --clusters 20 --pairs 4000 --threads 1)
+probe-disentangle birds "${ARGS[@]}" --roc roc.tsv --plot roc.png > table.tsv 2> probe.err
+"$PY" - <<'PYEOF' || fail "AU-ROC check: $(cat table.tsv)"
+import struct
+rows = [l.rstrip("\n").split("\t") for l in open("table.tsv")]
+assert rows[0] == ["vectors", "task", "au_roc", "au_roc_sd", "folds", "pairs", "images", "clusters"], rows[0]
+auc = {(r[0], r[1]): (float(r[2]), float(r[3])) for r in rows[1:]}
+assert len(auc) == 6 and all(r[4:] == ["5", "4000", "400", "20"] for r in rows[1:]), rows
+print("\n".join("%s %s %.3f +- %.3f" % (k + v) for k, v in auc.items()))
+assert auc["pose", "pose"][0] > 0.9, auc
+assert auc["bg", "background"][0] > 0.85, auc
+for k in [("pose", "background"), ("bg", "pose"), ("random", "pose"), ("random", "background")]:
+    assert 0.4 < auc[k][0] < 0.6, (k, auc[k])
+assert all(0 < v[1] < 0.1 for v in auc.values()), auc
+roc = [l.rstrip("\n").split("\t") for l in open("roc.tsv")]
+assert roc[0] == ["vectors", "task", "fpr", "tpr", "threshold"], roc[0]
+for name in ("pose", "bg", "random"):
+    for task in ("pose", "background"):
+        pts = [(float(r[2]), float(r[3])) for r in roc[1:] if r[0] == name and r[1] == task]
+        assert pts[0] == (0.0, 0.0) and pts[-1] == (1.0, 1.0), (name, task, pts[0], pts[-1])
+        assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(pts, pts[1:])), (name, task)
+d = open("roc.png", "rb").read()
+assert d[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", d[16:24]) == (800, 400)
+PYEOF
+grep -q "pose: 400 images in 20 clusters (k-means++" probe.err || fail "no clustering line: $(cat probe.err)"
+probe-disentangle -q birds "${ARGS[@]}" --roc roc2.tsv --plot roc2.png > table2.tsv
+same_file table.tsv table2.tsv
+same_file roc.tsv roc2.tsv
+same_file roc.png roc2.png
+pass "ground-truth vectors score near 1 on their task, random near 0.5; table, ROC TSV, PNG; same bytes again"
+
+# --- No background_rgb.txt (real CUB): estimated from the pixels outside the bounding boxes.
+cp -r birds nobg
+rm nobg/background_rgb.txt
+probe-disentangle -q nobg --vectors bg=bg.t2i --tasks background --clusters 20 --pairs 4000 --threads 1 > nobg.tsv
+"$PY" -c '
+r = open("nobg.tsv").read().splitlines()[1].split("\t")
+print("estimated backgrounds: bg", r[2])
+assert r[:2] == ["bg", "background"] and float(r[2]) > 0.75, r
+' || fail "estimated background: $(cat nobg.tsv)"
+pass "without background_rgb.txt the estimated colours give the same styles"
+
+# --- bad input: one line, exit 2; usage: exit 1.
+expect_exit 2 probe-disentangle birds --vectors unknown.t2i --clusters 2 --pairs 100
+grep -q "unknown.t2i: key '999.Nobird/Nobird_1' is not an image of birds" "$TMP/err" || fail "key: $(cat "$TMP/err")"
+expect_exit 2 probe-disentangle birds --vectors image.t2i
+grep -q "image.t2i: key '.*': uint8 \[3,64,64\]; expected a float32 vector" "$TMP/err" || fail "shape: $(cat "$TMP/err")"
+expect_exit 2 probe-disentangle birds --vectors mixed.t2i
+grep -q "mixed.t2i: key '.*' has 4 values; expected 3" "$TMP/err" || fail "dims: $(cat "$TMP/err")"
+expect_exit 2 probe-disentangle birds --vectors few.t2i
+grep -q "10 images of birds are in every vector stream, fewer than --clusters 100" "$TMP/err" || fail "few: $(cat "$TMP/err")"
+expect_exit 2 probe-disentangle nonexistent --vectors bg.t2i
+mkdir -p noparts && cp -r birds/images birds/images.txt noparts/
+expect_exit 2 probe-disentangle noparts --vectors bg.t2i --clusters 20 --tasks pose
+grep -q "part_locs.txt: no part keypoints" "$TMP/err" || fail "no parts: $(cat "$TMP/err")"
+expect_exit 1 probe-disentangle birds
+expect_exit 1 probe-disentangle birds --vectors a=bg.t2i --vectors a=pose.t2i
+expect_exit 1 probe-disentangle birds --vectors bg.t2i --tasks colour
+pass "unknown keys, wrong shapes, too few images, missing keypoints: one line, exit 2; usage errors exit 1"

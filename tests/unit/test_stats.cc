@@ -1,0 +1,157 @@
+// The probe's statistics (common/stats.h) and the plot helper (common/plot.h): ROC and AU-ROC
+// against known answers, k-means on well-separated clusters, balanced pairs, a drawn plot.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "plot.h"
+#include "rng.h"
+#include "stats.h"
+
+namespace t2i::stats {
+namespace {
+
+TEST(Stats, PerfectScorerHasAreaOne) {
+  std::vector<double> s;
+  std::vector<bool> pos;
+  for (int i = 0; i < 50; ++i) s.push_back(1.0 + i), pos.push_back(true);
+  for (int i = 0; i < 70; ++i) s.push_back(-1.0 - i), pos.push_back(false);
+  EXPECT_DOUBLE_EQ(auc(s, pos), 1.0);
+  // Reversed: zero. Constant: one half (a single diagonal step).
+  std::vector<double> neg(s.size()), flat(s.size(), 0.3);
+  for (std::size_t i = 0; i < s.size(); ++i) neg[i] = -s[i];
+  EXPECT_DOUBLE_EQ(auc(neg, pos), 0.0);
+  EXPECT_DOUBLE_EQ(auc(flat, pos), 0.5);
+  const auto roc = roc_curve(s, pos);
+  EXPECT_EQ(roc.front().fpr, 0.0);
+  EXPECT_EQ(roc.front().tpr, 0.0);
+  EXPECT_EQ(roc.back().fpr, 1.0);
+  EXPECT_EQ(roc.back().tpr, 1.0);
+}
+
+TEST(Stats, RandomScorerHasAreaOneHalf) {
+  Rng rng(7);
+  std::vector<double> s;
+  std::vector<bool> pos;
+  for (int i = 0; i < 20000; ++i) s.push_back(rng.uniform()), pos.push_back(rng.chance(0.5));
+  EXPECT_NEAR(auc(s, pos), 0.5, 0.015);
+}
+
+TEST(Stats, AreaIsTheMannWhitneyProbability) {
+  Rng rng(3);
+  std::vector<double> s;
+  std::vector<bool> pos;
+  for (int i = 0; i < 300; ++i) {
+    const bool p = rng.chance(0.4);
+    pos.push_back(p);
+    s.push_back(std::round((rng.normal() + (p ? 0.7 : 0.0)) * 4) / 4);  // coarse: many ties
+  }
+  double wins = 0, n = 0;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    for (std::size_t j = 0; j < s.size(); ++j)
+      if (pos[i] && !pos[j]) wins += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0, n += 1;
+  EXPECT_NEAR(auc(s, pos), wins / n, 1e-12);
+  EXPECT_GT(wins / n, 0.6);
+  EXPECT_THROW(auc({1.0, 2.0}, {true, true}), std::invalid_argument);
+}
+
+TEST(Stats, KMeansRecoversSeparatedClusters) {
+  // 6 clusters in 3-d, 40 points each, centres 10 apart, spread 0.3; shuffled.
+  Rng rng(11);
+  const int K = 6, per = 40;
+  std::vector<std::array<double, 3>> centres;
+  for (int c = 0; c < K; ++c) centres.push_back({10.0 * (c % 3), 10.0 * (c / 3), 5.0 * c});
+  std::vector<double> pts;
+  std::vector<int> truth;
+  for (int i = 0; i < K * per; ++i) {
+    const int c = (i * 7) % K;
+    truth.push_back(c);
+    for (double x : centres[static_cast<std::size_t>(c)]) pts.push_back(x + 0.3 * rng.normal());
+  }
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    const KMeansResult r = kmeans(pts, 3, K, seed);
+    // The clustering equals the truth up to renaming: a bijection between labels.
+    std::set<std::pair<int, int>> map;
+    for (std::size_t i = 0; i < truth.size(); ++i) map.insert({truth[i], r.labels[i]});
+    EXPECT_EQ(map.size(), static_cast<std::size_t>(K)) << "seed " << seed;
+    std::set<int> used;
+    for (const auto& [t, l] : map) used.insert(l);
+    EXPECT_EQ(used.size(), static_cast<std::size_t>(K));
+    EXPECT_LT(r.inertia, K * per * 3 * 0.3 * 0.3 * 1.5);
+  }
+  // The same seed, the same labels.
+  EXPECT_EQ(kmeans(pts, 3, K, 5).labels, kmeans(pts, 3, K, 5).labels);
+  EXPECT_THROW(kmeans(pts, 3, K * per + 1, 1), std::invalid_argument);
+}
+
+TEST(Stats, KMeansWithMoreClustersThanDistinctPoints) {
+  std::vector<double> pts = {0, 0, 0, 0, 1, 1, 1, 1, 5, 5};  // 5 points in 2-d, 3 distinct
+  const KMeansResult r = kmeans(pts, 2, 4, 1);
+  ASSERT_EQ(r.labels.size(), 5u);
+  EXPECT_EQ(r.labels[0], r.labels[1]);
+  EXPECT_NE(r.labels[0], r.labels[4]);
+  EXPECT_NEAR(r.inertia, 0.0, 1e-12);
+}
+
+TEST(Stats, BalancedPairs) {
+  std::vector<int> labels;
+  for (int i = 0; i < 100; ++i) labels.push_back(i % 7);
+  const auto pairs = balanced_pairs(labels, 500, 9);
+  ASSERT_EQ(pairs.size(), 1000u);
+  int same = 0;
+  for (const Pair& p : pairs) {
+    EXPECT_NE(p.a, p.b);
+    EXPECT_EQ(p.same, labels[p.a] == labels[p.b]);
+    same += p.same;
+  }
+  EXPECT_EQ(same, 500);
+  // Shuffled: both kinds in the first tenth.
+  int first_same = 0;
+  for (int i = 0; i < 100; ++i) first_same += pairs[static_cast<std::size_t>(i)].same;
+  EXPECT_GT(first_same, 25);
+  EXPECT_LT(first_same, 75);
+  EXPECT_THROW(balanced_pairs({0, 1, 2}, 5, 1), std::invalid_argument);  // no cluster of two
+  EXPECT_THROW(balanced_pairs({4, 4, 4}, 5, 1), std::invalid_argument);  // one cluster
+}
+
+TEST(Stats, CosineAndSpread) {
+  const float a[] = {1, 0, 0}, b[] = {2, 0, 0}, c[] = {0, 3, 0}, d[] = {-1, 0, 0}, z[] = {0, 0, 0};
+  EXPECT_NEAR(cosine(a, b, 3), 1.0, 1e-12);
+  EXPECT_NEAR(cosine(a, c, 3), 0.0, 1e-12);
+  EXPECT_NEAR(cosine(a, d, 3), -1.0, 1e-12);
+  EXPECT_EQ(cosine(a, z, 3), 0.0);
+  const MeanSd m = mean_sd({1, 2, 3, 4});
+  EXPECT_DOUBLE_EQ(m.mean, 2.5);
+  EXPECT_NEAR(m.sd, std::sqrt(5.0 / 3.0), 1e-12);
+}
+
+TEST(Plot, DrawsPanelsWithCurvesAndLegend) {
+  plot::Panel p;
+  p.title = "pose";
+  p.x_label = "false positive rate";
+  p.y_label = "true positive rate";
+  p.diagonal = true;
+  p.series.push_back({"a 0.900", {{0, 0}, {0.1, 0.8}, {1, 1}}});
+  p.series.push_back({"b 0.500", {{0, 0}, {1, 1}}});
+  const Image img = plot::draw_panels({p, p}, 300);
+  EXPECT_EQ(img.width, 600);
+  EXPECT_EQ(img.height, 300);
+  EXPECT_EQ(img.channels, 3);
+  // Both series' colours appear in each panel.
+  for (int panel = 0; panel < 2; ++panel)
+    for (std::size_t s = 0; s < 2; ++s) {
+      const auto col = plot::series_colour(s);
+      int hits = 0;
+      for (int y = 0; y < img.height; ++y)
+        for (int x = panel * 300; x < (panel + 1) * 300; ++x)
+          hits += std::equal(col.begin(), col.end(), img.at(x, y));
+      EXPECT_GT(hits, 100) << "panel " << panel << " series " << s;
+    }
+  EXPECT_EQ(plot::text_width("ab"), 11);
+  EXPECT_EQ(encode_png(img), encode_png(plot::draw_panels({p, p}, 300)));
+}
+
+}  // namespace
+}  // namespace t2i::stats
