@@ -87,22 +87,41 @@ KMeansResult kmeans(const std::vector<double>& points, std::size_t dim, int k, s
       ++counts[c];
       for (std::size_t j = 0; j < dim; ++j) sums[c * dim + j] += row(i)[j];
     }
-    for (std::size_t c = 0; c < K; ++c) {
-      if (counts[c] > 0) {
+    for (std::size_t c = 0; c < K; ++c)
+      if (counts[c] > 0)
         for (std::size_t j = 0; j < dim; ++j) centre(c)[j] = sums[c * dim + j] / double(counts[c]);
-        continue;
-      }
-      // An empty cluster takes the point farthest from its own centroid.
+    // Emptied clusters, after every centroid has moved: each takes the point farthest from the
+    // centroid it is assigned to (and that point joins it); the next iteration's assignment step
+    // then makes labels, centroids and inertia agree again.
+    for (std::size_t c = 0; c < K; ++c) {
+      if (counts[c] > 0) continue;
       std::size_t far = 0;
       double fd = -1;
       for (std::size_t i = 0; i < n; ++i) {
-        const double d = sq_dist(row(i), centre(static_cast<std::size_t>(r.labels[i])), dim);
+        const std::size_t own = static_cast<std::size_t>(r.labels[i]);
+        if (counts[own] < 2) continue;  // taking a cluster's only point would empty it
+        const double d = sq_dist(row(i), centre(own), dim);
         if (d > fd) fd = d, far = i;
       }
       if (fd <= 0) continue;  // every point sits on its centroid: fewer distinct points than k
+      --counts[static_cast<std::size_t>(r.labels[far])];
+      ++counts[c];
       std::copy(row(far), row(far) + dim, centre(c));
       r.labels[far] = static_cast<int>(c);
     }
+  }
+  // Labels and inertia of the final centroids (the loop may stop at max_iter right after moving
+  // them): every point to its nearest centroid.
+  r.inertia = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    int best = 0;
+    double bd = std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < K; ++c) {
+      const double d = sq_dist(row(i), centre(c), dim);
+      if (d < bd) bd = d, best = static_cast<int>(c);
+    }
+    r.labels[i] = best;
+    r.inertia += bd;
   }
   return r;
 }
@@ -164,6 +183,8 @@ std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::ve
   for (bool p : positive) P += p;
   const std::size_t N = scores.size() - P;
   if (P == 0 || N == 0) throw std::invalid_argument("roc_curve: needs positives and negatives");
+  for (double x : scores)
+    if (!std::isfinite(x)) throw std::invalid_argument("roc_curve: a score is not finite");
   std::vector<std::size_t> order(scores.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
@@ -172,7 +193,8 @@ std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::ve
   std::size_t tp = 0, fp = 0;
   for (std::size_t i = 0; i < order.size();) {
     const double s = scores[order[i]];
-    for (; i < order.size() && scores[order[i]] == s; ++i) (positive[order[i]] ? tp : fp) += 1;
+    do (positive[order[i]] ? tp : fp) += 1;  // at least one point, so the loop always advances
+    while (++i < order.size() && scores[order[i]] == s);
     roc.push_back({double(fp) / double(N), double(tp) / double(P), s});
   }
   return roc;

@@ -19,8 +19,10 @@ struct KMeansResult {
 // Lloyd's k-means of n points (rows of dim in `points`) into k clusters, seeded by k-means++
 // (each next centre drawn with probability proportional to the squared distance to the nearest
 // chosen one), until no assignment changes or max_iter iterations. An emptied cluster is
-// re-seeded with the point farthest from its centroid, or left empty when every point sits on its
-// centroid (fewer distinct points than k: equal points stay together). Requires 1 <= k <= n
+// re-seeded, after all centroids are updated, with the point farthest from its centroid (of a
+// cluster that keeps another point), or left empty when every point sits on its centroid (fewer
+// distinct points than k: equal points stay together). The labels and inertia returned are those
+// of the returned centroids (each point to its nearest). Requires 1 <= k <= n
 // (std::invalid_argument).
 KMeansResult kmeans(const std::vector<double>& points, std::size_t dim, int k, std::uint64_t seed, int max_iter = 100);
 
@@ -44,7 +46,7 @@ struct RocPoint {
 
 // The ROC curve of scores (higher: more likely positive) against labels, one point per distinct
 // score from (0,0) to (1,1) (tied scores move both rates at once). std::invalid_argument unless
-// there is at least one positive and one negative.
+// there is at least one positive and one negative, or when a score is NaN or infinite.
 std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::vector<bool>& positive);
 
 // The area under the ROC curve (trapezoids; equal to the Mann-Whitney probability that a random

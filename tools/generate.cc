@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     g.bind(*be);
     g.params().load_from(ck, nn::kGeneratorPrefix);
     const std::int64_t z_dim = cfg.z_dim, emb_dim = cfg.emb_dim;
+    const nn::EmbeddingNorm emb_norm = nn::embedding_norm(ck, emb_dim);  // train-gan's standardisation, if any
     log::debug("{}: {} generator, z_dim {}, emb_dim {}, ngf {}, backend {}", model_path, nn::arch_name(cfg.arch), z_dim,
                emb_dim, cfg.ngf, be->name());
 
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
       Tensor z(DType::kFloat32, {n, z_dim}), emb(DType::kFloat32, {n, emb_dim});
       std::memcpy(z.span<float>().data(), zs.data(), zs.size() * sizeof(float));
       std::memcpy(emb.span<float>().data(), embs.data(), embs.size() * sizeof(float));
+      emb_norm.apply(emb.span<float>().data(), static_cast<std::size_t>(n));
       const nn::Array& y = g.forward(0, nn::upload(*be, z), nn::upload(*be, emb), /*training=*/false);
       const Tensor images = nn::download(*be, y);  // [n,3,64,64]
       const Shape image_shape(images.shape().begin() + 1, images.shape().end());

@@ -254,7 +254,9 @@ int train(const Cli& cli, TrainOptions o) {
     scfg.ndf = o.ndf > 0 ? o.ndf : gcfg.ndf;
     scfg.z_dim = gcfg.z_dim;
   }
-  const Embeddings emb = read_embeddings(o.emb_path, gcfg.emb_dim, o.gan_path);
+  Embeddings emb = read_embeddings(o.emb_path, gcfg.emb_dim, o.gan_path);
+  // G sees the embeddings as train-gan fed them: with its standardisation, if it stored one.
+  nn::embedding_norm(gck, gcfg.emb_dim).apply(emb.rows.data(), emb.records);
   const std::size_t ngroups = emb.groups.size();
   if (ngroups < static_cast<std::size_t>(o.batch))
     fail<InputError>("{}: {} images' embeddings, fewer than --batch {}", o.emb_path, ngroups, o.batch);

@@ -35,11 +35,17 @@ using namespace t2i;
 // The paper's six pose keypoints.
 constexpr const char* kPoseParts[] = {"beak", "belly", "breast", "crown", "forehead", "tail"};
 
+// The widest vectors read (style z and caption embeddings are a few hundred values): a record
+// claiming more is refused before anything is sized from it.
+constexpr std::size_t kMaxDim = 65536;
+
 struct VectorStream {
   std::string name, path;
   std::size_t dim = 0;
-  std::vector<float> rows;    // per dataset image: dim floats (the mean of its records)
+  std::vector<float> rows;    // per image present in the stream (slot order): dim floats, the mean of its records
   std::vector<int> count;     // per dataset image: records averaged
+  std::vector<std::size_t> slot;  // per dataset image: its row in `rows` (valid where count > 0)
+  const float* row(std::size_t image) const { return rows.data() + slot[image] * dim; }
 };
 
 // NAME=PATH, or a bare PATH named by its file name without extension.
@@ -61,7 +67,8 @@ VectorStream read_vectors(const std::string& name, const std::string& path, cons
   VectorStream v;
   v.name = name, v.path = path;
   v.count.assign(ds.images.size(), 0);
-  std::vector<double> sums;
+  v.slot.assign(ds.images.size(), 0);
+  std::vector<double> sums;  // per slot: dim sums; only images present take room
   StreamReader reader(path);
   Record r;
   while (reader.next(&r)) {
@@ -72,10 +79,9 @@ VectorStream read_vectors(const std::string& name, const std::string& path, cons
       fail<InputError>("{}: key '{}': {} {}; expected a float32 vector [D] or [1,D] (invert-style apply, encode-text)",
                        reader.name(), printable_key(r.key), dtype_name(r.tensor.dtype()), shape_text(sh));
     const auto d = static_cast<std::size_t>(sh.back());
-    if (v.dim == 0) {
-      v.dim = d;
-      sums.assign(ds.images.size() * d, 0.0);
-    }
+    if (d > kMaxDim)
+      fail<InputError>("{}: key '{}' has {} values; expected at most {}", reader.name(), printable_key(r.key), d, kMaxDim);
+    if (v.dim == 0) v.dim = d;
     if (d != v.dim)
       fail<InputError>("{}: key '{}' has {} values; expected {} like the first record", reader.name(),
                        printable_key(r.key), d, v.dim);
@@ -88,19 +94,25 @@ VectorStream read_vectors(const std::string& name, const std::string& path, cons
       fail<InputError>("{}: key '{}' is not an image of {} (expected image keys <class>/<name> as pack-images writes "
                        "them, or <image-key>/<i>)", reader.name(), printable_key(r.key), ds.root);
     auto x = r.tensor.span<const float>();
+    const std::size_t image = it->second;
+    if (v.count[image] == 0) {
+      v.slot[image] = sums.size() / d;
+      sums.resize(sums.size() + d, 0.0);
+    }
+    double* sum = sums.data() + v.slot[image] * d;
     for (std::size_t j = 0; j < d; ++j) {
       if (!std::isfinite(x[j]))
         fail<InputError>("{}: key '{}' holds a non-finite value", reader.name(), printable_key(r.key));
-      sums[it->second * d + j] += x[j];
+      sum[j] += x[j];
     }
-    ++v.count[it->second];
+    ++v.count[image];
   }
   if (v.dim == 0) fail<InputError>("{}: no vectors", reader.name());
   v.rows.assign(sums.size(), 0.0f);
   for (std::size_t i = 0; i < ds.images.size(); ++i)
     if (v.count[i] > 0)
       for (std::size_t j = 0; j < v.dim; ++j)
-        v.rows[i * v.dim + j] = static_cast<float>(sums[i * v.dim + j] / v.count[i]);
+        v.rows[v.slot[i] * v.dim + j] = static_cast<float>(sums[v.slot[i] * v.dim + j] / v.count[i]);
   return v;
 }
 
@@ -118,11 +130,20 @@ std::vector<stats::RocPoint> thin(const std::vector<stats::RocPoint>& roc, doubl
 
 struct Task {
   std::string name;
-  std::vector<double> features;  // rows of dim, per probed image
+  std::vector<std::size_t> members;  // the probed images (indices into `probed`) the task labels
+  std::vector<double> features;      // rows of dim, per member
   std::size_t dim = 0;
 };
 
 constexpr std::uint64_t kClusterStream = 0x636c7573ull, kPairStream = 0x70616972ull;
+
+// A task's own seed stream: FNV-1a of its name, so a task's clusters and pairs do not depend on
+// which other tasks run or in what order (--tasks background equals the default run's background).
+std::uint64_t task_id(const std::string& name) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
 
 }  // namespace
 
@@ -248,10 +269,20 @@ int main(int argc, char** argv) {
       task.name = t;
       if (t == "background") {
         task.dim = 3;
+        for (std::size_t k = 0; k < n; ++k) task.members.push_back(k);
         for (const auto& rgb : backgrounds)
           for (double c : rgb) task.features.push_back(c / 255.0);
       } else {
         const data::PartTable parts = data::read_part_locs(ds);
+        // Images without a single line in part_locs.txt have no pose label (not "all hidden").
+        for (std::size_t k = 0; k < n; ++k)
+          if (parts.labelled[probed[k]]) task.members.push_back(k);
+        if (task.members.size() < n)
+          log::info("pose: {} of the {} probed images have no keypoint lines in {} and are left out", n - task.members.size(),
+                    n, ds.file("parts/part_locs.txt"));
+        if (task.members.size() < static_cast<std::size_t>(clusters))
+          fail<InputError>("{}: {} probed images have keypoints, fewer than --clusters {}", ds.file("parts/part_locs.txt"),
+                           task.members.size(), clusters);
         std::vector<int> ids;
         for (const char* p : kPoseParts) {
           const int id = data::find_part(parts, p);
@@ -263,14 +294,14 @@ int main(int argc, char** argv) {
         for (std::size_t p = 0; p < ids.size(); ++p) {
           double sx = 0, sy = 0;
           std::size_t c = 0;
-          for (std::size_t k = 0; k < n; ++k) {
+          for (std::size_t k : task.members) {
             const data::PartLoc& l = parts.locs[probed[k]][static_cast<std::size_t>(ids[p])];
             if (l.visible) sx += l.x / sizes[k][0], sy += l.y / sizes[k][1], ++c;
           }
           if (c > 0) mean[p] = {sx / double(c), sy / double(c)};
         }
         task.dim = 3 * ids.size();
-        for (std::size_t k = 0; k < n; ++k) {
+        for (std::size_t k : task.members) {
           for (std::size_t p = 0; p < ids.size(); ++p) {
             const data::PartLoc& l = parts.locs[probed[k]][static_cast<std::size_t>(ids[p])];
             task.features.push_back(l.visible ? l.x / sizes[k][0] : mean[p][0]);
@@ -289,16 +320,18 @@ int main(int argc, char** argv) {
     std::vector<plot::Panel> panels;
     for (std::size_t ti = 0; ti < tasks.size(); ++ti) {
       const Task& task = tasks[ti];
+      const std::size_t tn = task.members.size();
       const stats::KMeansResult km =
-          stats::kmeans(task.features, task.dim, clusters, mix(seed, mix(kClusterStream, ti)));
+          stats::kmeans(task.features, task.dim, clusters, mix(seed, mix(kClusterStream, task_id(task.name))));
       std::vector<stats::Pair> pr;
       try {
-        pr = stats::balanced_pairs(km.labels, static_cast<std::size_t>(pairs / 2), mix(seed, mix(kPairStream, ti)));
+        pr = stats::balanced_pairs(km.labels, static_cast<std::size_t>(pairs / 2),
+                                   mix(seed, mix(kPairStream, task_id(task.name))));
       } catch (const std::invalid_argument&) {
         fail<InputError>("{}: the {} clusters of {} images give no same-style or no different-style pairs", root, clusters,
-                         n);
+                         tn);
       }
-      log::info("{}: {} images in {} clusters (k-means++, {} iterations, inertia {:.4g}); {} pairs", task.name, n, clusters,
+      log::info("{}: {} images in {} clusters (k-means++, {} iterations, inertia {:.4g}); {} pairs", task.name, tn, clusters,
                 km.iterations, km.inertia, pr.size());
       plot::Panel panel;
       panel.title = task.name;
@@ -309,7 +342,7 @@ int main(int argc, char** argv) {
         std::vector<double> scores(pr.size());
         std::vector<bool> same(pr.size());
         for (std::size_t i = 0; i < pr.size(); ++i) {
-          scores[i] = stats::cosine(s.rows.data() + probed[pr[i].a] * s.dim, s.rows.data() + probed[pr[i].b] * s.dim, s.dim);
+          scores[i] = stats::cosine(s.row(probed[task.members[pr[i].a]]), s.row(probed[task.members[pr[i].b]]), s.dim);
           same[i] = pr[i].same;
         }
         std::vector<double> fold_auc;
@@ -326,7 +359,7 @@ int main(int argc, char** argv) {
         }
         const stats::MeanSd m = stats::mean_sd(fold_auc);
         out.write(fmt::format("{}\t{}\t{:.4f}\t{:.4f}\t{}\t{}\t{}\t{}\n", s.name, task.name, m.mean, m.sd, folds, pr.size(),
-                              n, clusters));
+                              tn, clusters));
         log::info("{} {}: AU-ROC {:.4f} +- {:.4f} over {} folds", s.name, task.name, m.mean, m.sd, folds);
         const auto roc = thin(stats::roc_curve(scores, same), 0.002);
         plot::Series series;

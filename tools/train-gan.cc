@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
       .see_also = "generate(1), interpolate(1), encode-text(1), pack-images(1), train-text(1)",
   });
   std::string images_path, emb_path, out_path, variant_text = "int-cls", wrong = "image", arch_text = "plain",
-                                               samples_png, log_path;
+                                               samples_png, log_path, emb_norm_text = "standardize";
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
       samples_every = 0;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
       ("cls-weight", po::value(&cls_weight)->default_value(cls_weight), "weight of the wrong pair in D's loss (the fake's is 1 - it); cls variants only")
       ("interp-weight", po::value(&interp_weight)->default_value(interp_weight), "weight of the interpolated half batch in G's loss; int variants only")
       ("interp-beta", po::value(&interp_beta)->default_value(interp_beta), "interpolation beta: beta h_i + (1 - beta) h_{i+N/2}")
+      ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
       ("no-flip", po::bool_switch(&no_flip), "no random horizontal flips")
@@ -269,6 +270,8 @@ int main(int argc, char** argv) {
     if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number in [0, 1000]", interp_weight);
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
+    if (emb_norm_text != "standardize" && emb_norm_text != "none")
+      fail<UsageError>("--embedding-norm {}: expected standardize or none", emb_norm_text);
     if (captions_per_image < 1) fail<UsageError>("--captions-per-image {}: expected at least 1", captions_per_image);
     if (crop < 64 || crop > 4096) fail<UsageError>("--crop {}: expected 64 to 4096", crop);
     if (checkpoint_every < 1) fail<UsageError>("--checkpoint-every {}: expected at least 1", checkpoint_every);
@@ -304,6 +307,8 @@ int main(int argc, char** argv) {
         interp_weight = std::stod(ck->meta("train.interp_weight"));
         interp_beta = std::stod(ck->meta("train.interp_beta"));
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
+        // Checkpoints from before the option: the embeddings went in as they were.
+        emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
         crop = std::stoi(ck->meta("train.crop"));
         no_flip = ck->meta("train.flip") == "0";
         part_d = std::stod(ck->meta("train.partial_loss_d"));
@@ -317,6 +322,7 @@ int main(int argc, char** argv) {
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
           !(interp_beta >= 0 && interp_beta <= 1) || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
+          (emb_norm_text != "standardize" && emb_norm_text != "none") ||
           crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
         fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
                          out_path);
@@ -340,6 +346,17 @@ int main(int argc, char** argv) {
       fail<InputError>("{}: embeddings of {} values; the checkpoint {} was trained on {}", emb_path, data.emb_dim,
                        out_path, cfg.emb_dim);
     cfg.emb_dim = data.emb_dim;
+    nn::EmbeddingNorm emb_norm;
+    if (ck) {
+      emb_norm = nn::embedding_norm(*ck, cfg.emb_dim);
+      if (emb_norm.identity() != (emb_norm_text == "none"))
+        fail<InputError>("{}: train.embedding_norm '{}' does not match its stored standardisation", out_path,
+                         emb_norm_text);
+    } else if (emb_norm_text == "standardize") {
+      emb_norm = nn::EmbeddingNorm::measure(data.emb.data(), data.emb.size() / std::size_t(data.emb_dim),
+                                            std::size_t(data.emb_dim));
+    }
+    emb_norm.apply(data.emb.data(), data.emb.size() / std::size_t(data.emb_dim));
     const std::size_t nimages = data.images.size();
     if (nimages < static_cast<std::size_t>(batch))
       fail<InputError>("{}: {} images with embeddings, fewer than --batch {}", images_path, nimages, batch);
@@ -382,9 +399,17 @@ int main(int argc, char** argv) {
               nimages, data.captions, data.classes.size(), data.emb_dim, nn::variant_name(variant),
               use_wrong ? fmt::format(" (wrong {})", wrong) : "", batch, steps, start_epoch + 1, epochs, be->name());
 
-    // The fixed sample set: the first (up to) 8 images' mean embeddings over all their captions,
-    // 8 noise vectors from the seed; rows are captions, columns noise.
-    const int sample_rows = static_cast<int>(std::min<std::size_t>(8, nimages)), sample_cols = 8;
+    // The fixed sample set: the mean embeddings (over all captions) of up to 8 images, the first
+    // of classes spread evenly over the class list (so rows show different birds), and 8 noise
+    // vectors from the seed; rows are captions, columns noise.
+    std::vector<std::size_t> sample_images;
+    {
+      const std::size_t nc = data.classes.size(), rows = std::min<std::size_t>(8, nc);
+      for (std::size_t r = 0; r < rows; ++r) sample_images.push_back(data.by_class[r * nc / rows].front());
+      for (std::size_t i = 0; sample_images.size() < std::min<std::size_t>(8, nimages); ++i)
+        if (std::find(sample_images.begin(), sample_images.end(), i) == sample_images.end()) sample_images.push_back(i);
+    }
+    const int sample_rows = static_cast<int>(sample_images.size()), sample_cols = 8;
     Tensor sample_h(DType::kFloat32, {sample_rows * sample_cols, cfg.emb_dim}),
         sample_z(DType::kFloat32, {sample_rows * sample_cols, cfg.z_dim});
     {
@@ -393,7 +418,7 @@ int main(int argc, char** argv) {
       for (float& v : zs) v = static_cast<float>(srng.normal());
       const std::size_t e = static_cast<std::size_t>(cfg.emb_dim);
       for (int r = 0; r < sample_rows; ++r) {
-        const ImageEntry& im = data.images[static_cast<std::size_t>(r)];
+        const ImageEntry& im = data.images[sample_images[static_cast<std::size_t>(r)]];
         std::vector<double> sum(e, 0.0);
         for (std::size_t row : im.embs)
           for (std::size_t j = 0; j < e; ++j) sum[j] += data.emb[row * e + j];
@@ -489,8 +514,9 @@ int main(int argc, char** argv) {
           {"train.losses_g", join_doubles(losses_g)},
           {"train.images", images_path},
           {"train.embeddings", emb_path},
+          {"train.embedding_norm", emb_norm_text},
       };
-      nn::save_gan(out_path, g, d, &step.opt_g(), &step.opt_d(), meta);
+      nn::save_gan(out_path, g, d, &step.opt_g(), &step.opt_d(), meta, emb_norm);
       saved_epoch = epoch, saved_iter = iter;
     };
 

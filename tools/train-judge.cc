@@ -109,7 +109,9 @@ int main(int argc, char** argv) {
       .usage = "train-judge --images <images.t2i> --dataset <dir> -o <judge.st> [options]",
       .example = "pack-images data/birds --split cub-train > judge-tr.t2i\n"
                  "pack-images data/birds --split cub-test > judge-te.t2i\n"
-                 "train-judge --images judge-tr.t2i --dataset data/birds --val judge-te.t2i -o judge.st",
+                 "train-judge --images judge-tr.t2i --dataset data/birds --val judge-te.t2i -o judge.st\n"
+                 "# the ceiling: real images the judge never saw (cub-test), here of the unseen classes\n"
+                 "pack-images data/birds --split cub-test | tensor-select --keys data/birds/testclasses.txt --parent > ceiling.t2i",
       .see_also = "eval-images(1), pack-images(1), make-birds(1)",
   });
   std::string images_path, dataset_path, out_path, val_path;
@@ -136,7 +138,10 @@ int main(int argc, char** argv) {
     if (batch < 2 || batch > 4096) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
     if (!(lr > 0)) fail<UsageError>("--lr {}: expected a number > 0", lr);
     if (!(beta1 >= 0 && beta1 < 1)) fail<UsageError>("--beta1 {}: expected a number in [0, 1)", beta1);
-    if (ndf < 1 || ndf > 1024 || feat_dim < 1 || feat_dim > 65536) fail<UsageError>("--ndf and --feat-dim must be positive");
+    if (ndf < 1 || ndf > nn::kJudgeMaxNdf) fail<UsageError>("--ndf {}: expected 1 to {}", ndf, nn::kJudgeMaxNdf);
+    if (feat_dim < 1 || feat_dim > nn::kJudgeMaxFeatDim)
+      fail<UsageError>("--feat-dim {}: expected 1 to {} (judge-FD builds feat-dim x feat-dim matrices)", feat_dim,
+                       nn::kJudgeMaxFeatDim);
     const auto& compute = cli.compute();
 
     const data::Dataset ds = data::load_dataset(dataset_path);
@@ -203,6 +208,10 @@ int main(int argc, char** argv) {
     std::vector<int> targets(B * heads.size());
     std::vector<const Labelled*> rows(B);
     std::map<std::string, std::string> record;
+    // The training images, so eval-images can warn when a "ceiling" is measured on them.
+    std::vector<std::string> train_keys;
+    for (const Labelled& l : train) train_keys.push_back(l.key);
+    const std::string key_hashes = nn::judge_key_hashes_text(train_keys);
 
     // Held-out accuracy: centre crops, running statistics.
     auto evaluate = [&](std::vector<Labelled>& set, KeyedReader& reader) {
@@ -256,7 +265,8 @@ int main(int argc, char** argv) {
       }
       std::string line = fmt::format("epoch {} mean loss {:.4f}, training accuracy class {:.4f} attributes {:.4f}", epoch + 1,
                                      sum / double(steps), acc.cls(), acc.attr());
-      record = {{"train.epoch", std::to_string(epoch + 1)},
+      record = {{nn::kJudgeKeyHashes, key_hashes},
+                {"train.epoch", std::to_string(epoch + 1)},
                 {"train.images", std::to_string(N)},
                 {"train.loss", fmt::format("{:.6g}", sum / double(steps))},
                 {"train.class_accuracy", fmt::format("{:.4f}", acc.cls())},

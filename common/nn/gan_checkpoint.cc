@@ -1,11 +1,66 @@
 #include "nn/gan_checkpoint.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
 #include "error.h"
 
 namespace t2i::nn {
 
+EmbeddingNorm EmbeddingNorm::measure(const float* rows, std::size_t n, std::size_t dim) {
+  EmbeddingNorm norm;
+  if (n == 0 || dim == 0) return norm;
+  std::vector<double> sum(dim, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < dim; ++j) sum[j] += rows[i * dim + j];
+  norm.mean.resize(dim);
+  for (std::size_t j = 0; j < dim; ++j) norm.mean[j] = static_cast<float>(sum[j] / double(n));
+  double sq = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < dim; ++j) {
+      const double c = double(rows[i * dim + j]) - double(norm.mean[j]);
+      sq += c * c;
+    }
+  const double rms = std::sqrt(sq / (double(n) * double(dim)));
+  norm.scale = rms > 1e-12 ? static_cast<float>(1.0 / rms) : 1.0f;
+  return norm;
+}
+
+void EmbeddingNorm::apply(float* rows, std::size_t n) const {
+  const std::size_t dim = mean.size();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < dim; ++j) rows[i * dim + j] = (rows[i * dim + j] - mean[j]) * scale;
+}
+
+EmbeddingNorm embedding_norm(const Checkpoint& ck, long long emb_dim) {
+  EmbeddingNorm norm;
+  const bool has_mean = ck.contains(kEmbeddingNormMean);
+  const auto it = ck.metadata.find(kEmbeddingNormScale);
+  if (!has_mean && it == ck.metadata.end()) return norm;
+  if (!has_mean || it == ck.metadata.end())
+    fail<InputError>("{}: has only one of the tensor {} and the metadata {}", ck.source(), kEmbeddingNormMean,
+                     kEmbeddingNormScale);
+  const Tensor& m = ck.get(kEmbeddingNormMean);
+  if (m.dtype() != DType::kFloat32 || m.shape() != Shape{emb_dim})
+    fail<InputError>("{}: {} is {} {}; expected float32 [{}]", ck.source(), kEmbeddingNormMean, dtype_name(m.dtype()),
+                     shape_text(m.shape()), emb_dim);
+  auto v = m.span<const float>();
+  norm.mean.assign(v.begin(), v.end());
+  char* end = nullptr;
+  const float scale = std::strtof(it->second.c_str(), &end);
+  if (end == it->second.c_str() || *end != '\0' || !std::isfinite(scale) || !(scale > 0))
+    fail<InputError>("{}: metadata {} '{}': expected a positive number", ck.source(), kEmbeddingNormScale, it->second);
+  for (float x : norm.mean)
+    if (!std::isfinite(x)) fail<InputError>("{}: {} holds a non-finite value", ck.source(), kEmbeddingNormMean);
+  norm.scale = scale;
+  return norm;
+}
+
 void save_gan(const std::string& path, Generator& g, Discriminator& d, const Adam* opt_g, const Adam* opt_d,
-              const std::map<std::string, std::string>& extra_metadata) {
+              const std::map<std::string, std::string>& extra_metadata, const EmbeddingNorm& norm) {
   Checkpoint ck;
   ck.metadata = g.config().to_metadata();
   ck.metadata["model"] = "t2igan-gan";
@@ -14,6 +69,12 @@ void save_gan(const std::string& path, Generator& g, Discriminator& d, const Ada
   d.params().save_to(ck, kDiscriminatorPrefix);
   if (opt_g) opt_g->save_to(ck, std::string("optimizer.") + kGeneratorPrefix);
   if (opt_d) opt_d->save_to(ck, std::string("optimizer.") + kDiscriminatorPrefix);
+  if (!norm.identity()) {
+    Tensor m(DType::kFloat32, {static_cast<i64>(norm.mean.size())});
+    std::memcpy(m.span<float>().data(), norm.mean.data(), norm.mean.size() * sizeof(float));
+    ck.add(kEmbeddingNormMean, std::move(m));
+    ck.metadata[kEmbeddingNormScale] = fmt::format("{}", norm.scale);  // shortest text that reads back exactly
+  }
   ck.save(path);
 }
 
@@ -34,7 +95,7 @@ void load_gan(const Checkpoint& ck, Generator& g, Discriminator& d, Adam* opt_g,
   // Weights must match exactly; optimiser entries are checked when loaded.
   std::vector<TensorSpec> present;
   for (const auto& name : ck.names())
-    if (name.rfind("optimizer.", 0) != 0) present.push_back({name, ck.get(name).dtype(), ck.get(name).shape()});
+    if (name.rfind("optimizer.", 0) != 0 && name != kEmbeddingNormMean) present.push_back({name, ck.get(name).dtype(), ck.get(name).shape()});
   Checkpoint weights_only;
   weights_only.metadata = ck.metadata;
   for (const auto& s : present) weights_only.add(s.name, ck.get(s.name));

@@ -36,17 +36,66 @@ std::vector<std::string> split_lines(const std::string& s) {
   return out;
 }
 
-i64 positive(const Checkpoint& ck, const char* key) {
+i64 positive(const Checkpoint& ck, const char* key, long long most) {
   const std::string& v = ck.meta(key);
   try {
     std::size_t used = 0;
     long long n = std::stoll(v, &used);
-    if (used == v.size() && n > 0 && n <= (1 << 20)) return n;
+    if (used == v.size() && n > 0 && n <= most) return n;
   } catch (const std::exception&) {
   }
-  fail<InputError>("{}: __metadata__ '{}' is '{}', expected a positive integer", ck.source(), key, v);
+  fail<InputError>("{}: __metadata__ '{}' is '{}', expected a positive integer up to {}", ck.source(), key, v, most);
+}
+
+// The checkpoint's tensors against the specs of a model of its configuration (registered, not
+// allocated): the first missing, unexpected or different tensor named with the file.
+void check_tensors(const Checkpoint& ck, const std::vector<TensorSpec>& expected) {
+  try {
+    ck.check(expected);
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    const auto colon = what.find(':');
+    fail<InputError>("{}{}", ck.source(), colon == std::string::npos ? ": " + what : what.substr(colon));
+  }
 }
 }  // namespace
+
+std::uint64_t judge_key_hash(const std::string& key) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : key) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+std::string judge_key_hashes_text(const std::vector<std::string>& keys) {
+  std::set<std::uint64_t> hashes;
+  for (const std::string& k : keys) hashes.insert(judge_key_hash(k));
+  std::string s;
+  s.reserve(hashes.size() * 17);
+  for (std::uint64_t h : hashes) s += fmt::format("{}{:016x}", s.empty() ? "" : " ", h);
+  return s;
+}
+
+bool judge_training_hashes(const Checkpoint& ck, std::set<std::uint64_t>& out) {
+  out.clear();
+  auto it = ck.metadata.find(kJudgeKeyHashes);
+  if (it == ck.metadata.end()) return false;
+  const std::string& v = it->second;
+  for (std::size_t p = 0; p < v.size(); p += 17) {
+    bool ok = p + 16 <= v.size() && (p + 16 == v.size() || v[p + 16] == ' ');
+    std::uint64_t h = 0;
+    for (std::size_t j = 0; ok && j < 16; ++j) {
+      const char c = v[p + j];
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      ok = d >= 0;
+      h = h * 16 + static_cast<std::uint64_t>(std::max(d, 0));
+    }
+    if (!ok)
+      fail<InputError>("{}: __metadata__ '{}' is malformed at character {}; expected 16 hex digits per key, space-separated",
+                       ck.source(), kJudgeKeyHashes, p);
+    out.insert(h);
+  }
+  return true;
+}
 
 std::string attribute_group(const std::string& name) {
   const auto p = name.find("::");
@@ -111,12 +160,14 @@ JudgeConfig JudgeConfig::from_checkpoint(const Checkpoint& ck) {
     fail<InputError>("{}: not a t2igan judge (__metadata__ model is '{}', expected '{}'; train one with train-judge)",
                      ck.source(), it == ck.metadata.end() ? "" : it->second, kJudgeModel);
   JudgeConfig c;
-  c.ndf = positive(ck, "ndf");
-  c.feat_dim = positive(ck, "feat_dim");
+  c.ndf = positive(ck, "ndf", kJudgeMaxNdf);
+  c.feat_dim = positive(ck, "feat_dim", kJudgeMaxFeatDim);
   c.classes = split_lines(ck.meta("classes"));
   c.attributes = split_lines(ck.meta("attributes"));
   c.none_groups = split_lines(ck.meta("none_groups"));
   if (c.classes.size() < 2) fail<InputError>("{}: __metadata__ 'classes' lists {} classes, expected at least 2", ck.source(), c.classes.size());
+  // The tensors against the configuration before anything is allocated from it.
+  check_tensors(ck, Judge(c).params().specs(kJudgePrefix));
   return c;
 }
 
@@ -205,13 +256,7 @@ void save_judge(const std::string& path, const JudgeConfig& cfg, Judge& judge,
 }
 
 void load_judge(const Checkpoint& ck, Judge& judge) {
-  try {
-    ck.check(judge.params().specs(kJudgePrefix));
-  } catch (const InputError& e) {
-    const std::string what = e.what();
-    const auto colon = what.find(':');
-    fail<InputError>("{}{}", ck.source(), colon == std::string::npos ? ": " + what : what.substr(colon));
-  }
+  check_tensors(ck, judge.params().specs(kJudgePrefix));
   judge.params().load_from(ck, kJudgePrefix);
 }
 

@@ -17,11 +17,16 @@
 // cross-entropy, computed on the host from the downloaded logits (they are small).
 //
 // Checkpoint (safetensors): "judge.<layer>.<param>" tensors; __metadata__ model "t2igan-judge",
-// ndf, feat_dim, classes, attributes and none_groups (one name a line).
+// ndf, feat_dim, classes, attributes and none_groups (one name a line), and from train-judge
+// "train.key_hashes": the 64-bit FNV-1a hashes of its training images' keys (16 hex digits each,
+// sorted, space-separated), so eval-images can tell whether images it scores were judge training
+// images (a ceiling measured on those is not held out).
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +37,9 @@ namespace t2i::nn {
 
 inline constexpr const char* kJudgeModel = "t2igan-judge";
 inline constexpr const char* kJudgePrefix = "judge.";
+// The largest widths a judge may have (train-judge's limits; a checkpoint claiming more is
+// refused before anything is allocated): judge-FD builds feat_dim x feat_dim matrices.
+inline constexpr long long kJudgeMaxNdf = 1024, kJudgeMaxFeatDim = 4096;
 
 // One softmax over logits [offset, offset + values.size()).
 struct JudgeHead {
@@ -53,9 +61,22 @@ struct JudgeConfig {
   i64 logits() const;
 
   std::map<std::string, std::string> to_metadata() const;
-  // InputError naming the file when the checkpoint is not a judge (or a malformed one).
+  // InputError naming the file when the checkpoint is not a judge (or a malformed one): widths
+  // beyond kJudgeMax*, or tensors (names, dtypes, shapes) that differ from the configuration's,
+  // checked before any model is allocated.
   static JudgeConfig from_checkpoint(const Checkpoint& ck);
 };
+
+inline constexpr const char* kJudgeKeyHashes = "train.key_hashes";
+
+// FNV-1a (64-bit) of an image key.
+std::uint64_t judge_key_hash(const std::string& key);
+// The metadata value recording a set of image keys: their hashes, sorted, as 16 hex digits each,
+// space-separated.
+std::string judge_key_hashes_text(const std::vector<std::string>& keys);
+// The hashes a judge checkpoint records of its training images into out: false (out empty) when
+// the checkpoint has no record (older judges). InputError for a malformed record.
+bool judge_training_hashes(const Checkpoint& ck, std::set<std::uint64_t>& out);
 
 // The group of an attribute name: the part before "::" (the whole name if there is none).
 std::string attribute_group(const std::string& name);

@@ -16,15 +16,30 @@ ConvSpec conv(i64 in, i64 out, i64 k, i64 s, i64 p, bool bias = false) {
   return c;
 }
 
-i64 positive(const Checkpoint& ck, const char* key) {
+i64 positive(const Checkpoint& ck, const char* key, long long most) {
   const std::string& v = ck.meta(key);
   try {
     std::size_t used = 0;
     const long long n = std::stoll(v, &used);
-    if (used != v.size() || n <= 0 || n > (1 << 20)) throw std::invalid_argument(v);
+    if (used != v.size() || n <= 0 || n > most) throw std::invalid_argument(v);
     return static_cast<i64>(n);
   } catch (const std::logic_error&) {
-    fail<InputError>("{}: __metadata__ '{}' is '{}', expected a positive integer", ck.source(), key, v);
+    fail<InputError>("{}: __metadata__ '{}' is '{}', expected a positive integer up to {}", ck.source(), key, v, most);
+  }
+}
+
+// The weights (not the optimiser states) of a checkpoint against an encoder's registered specs;
+// the first difference named with the file.
+void check_weights(const Checkpoint& ck, StyleEncoder& s) {
+  std::vector<TensorSpec> expected = s.params().specs(kStylePrefix);
+  for (const auto& name : ck.names())  // the optimiser states as they are (Adam checks them on loading)
+    if (name.rfind("optimizer.", 0) == 0) expected.push_back({name, ck.get(name).dtype(), ck.get(name).shape()});
+  try {
+    ck.check(expected);
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    const auto colon = what.find(':');
+    fail<InputError>("{}{}", ck.source(), colon == std::string::npos ? ": " + what : what.substr(colon));
   }
 }
 }  // namespace
@@ -58,8 +73,11 @@ StyleConfig StyleConfig::from_checkpoint(const Checkpoint& ck) {
   } catch (const UsageError& e) {
     fail<InputError>("{}: __metadata__ arch: {}", ck.source(), e.what());
   }
-  c.ndf = positive(ck, "ndf");
-  c.z_dim = positive(ck, "z_dim");
+  c.ndf = positive(ck, "ndf", 4096);
+  c.z_dim = positive(ck, "z_dim", 1 << 20);
+  // The tensors against the configuration before bind() allocates anything from it.
+  StyleEncoder unbound(c);
+  check_weights(ck, unbound);
   return c;
 }
 
@@ -123,18 +141,7 @@ void save_style(const std::string& path, StyleEncoder& s, const Adam* opt,
 }
 
 void load_style(const Checkpoint& ck, StyleEncoder& s, Adam* opt) {
-  const std::vector<TensorSpec> expected = s.params().specs(kStylePrefix);
-  Checkpoint weights_only;
-  weights_only.metadata = ck.metadata;
-  for (const auto& name : ck.names())
-    if (name.rfind("optimizer.", 0) != 0) weights_only.add(name, ck.get(name));
-  try {
-    weights_only.check(expected);
-  } catch (const InputError& e) {
-    const std::string what = e.what();
-    const auto colon = what.find(':');
-    fail<InputError>("{}{}", ck.source(), colon == std::string::npos ? ": " + what : what.substr(colon));
-  }
+  check_weights(ck, s);
   s.params().load_from(ck, kStylePrefix);
   if (opt) opt->load_from(ck, std::string("optimizer.") + kStylePrefix);
 }

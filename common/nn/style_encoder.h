@@ -36,7 +36,8 @@ struct StyleConfig {
 
   std::map<std::string, std::string> to_metadata() const;  // with model "t2igan-style"
   // InputError naming the file when the checkpoint is not a style encoder (another model kind is
-  // named) or its configuration is malformed.
+  // named) or its configuration is malformed: ndf beyond 4096, or weights (names, dtypes,
+  // shapes) that differ from the configuration's, checked before anything is allocated.
   static StyleConfig from_checkpoint(const Checkpoint& ck);
 };
 

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# eval-images on a tiny synthetic bird set with a briefly trained judge: real held-out images
-# score well above chance on attributes, the same images with the captions of other classes score
-# near chance; a stream of one repeated image has zero diversity; R-precision with an untrained
-# text model lies in range; missing models are skipped with a note; bad inputs fail with one line.
+# eval-images on tiny synthetic bird sets, with checks that fail when a metric is broken:
+# - R-precision with a briefly trained text model: real images with their own captions score
+#   well above the same images with the captions of other classes (which score near chance);
+#   too few caption keys of other classes is an error, never 1.0 from nothing;
+# - judge-FD of a set to itself is 0 and far below that of noise images;
+# - attribute accuracy of real held-out images is above its chance line (printed in the same run)
+#   and the chance line is near the accuracy of captions of other classes;
+# - --real images are scored beside the samples (the ceiling), with a warning when they were the
+#   judge's training images; float32 real images need no "/<i>" keys;
+# - diversity, skips without models, and bad inputs with one line.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
@@ -13,26 +19,41 @@ list-captions d --split cub-test -q > te.tsv
 train-judge --images tr.t2i --dataset d -o judge.st --epochs 16 --batch 32 --lr 2e-3 --threads 1 --seed 3 -q
 "$T2I_MAKE_TEXT_MODEL" text.st 5
 
-# value FILE METRIC.SUBSET
+# value FILE METRIC.COLUMN
 value() { awk -F'\t' -v k="$2" '$1 == k {print $2; found=1} END {exit !found}' "$1" || fail "$1 has no $2: $(cat "$1")"; }
+# check 'AWK-CONDITION' MESSAGE NAME=VALUE...
+check() {
+  local cond=$1 msg=$2; shift 2
+  local args=()
+  for a in "$@"; do args+=(-v "$a"); done
+  awk "${args[@]}" "BEGIN {exit !($cond)}" || fail "$msg ($*)"
+}
 
-# --- Real held-out images with their own captions: the ceiling.
-eval-images --captions te.tsv --judge judge.st --text-model text.st --real tr.t2i --unseen d/testclasses.txt \
-  --threads 1 -q te.t2i > real.txt
+# --- The judge's held-out images scored as samples, with the same images as --real: every metric
+# for all, seen and unseen, and a real column beside each.
+eval-images --captions te.tsv --judge judge.st --real te.t2i --unseen d/testclasses.txt --threads 1 -q te.t2i > real.txt
 grep -q '^# eval-images: 200 samples of 200 caption keys (te.t2i); 50 of unseen classes' real.txt || fail "header: $(cat real.txt)"
-grep -q '^# judge_fd: Frechet distance of the judge.s 128-d features to tr.t2i' real.txt || fail "FD note: $(cat real.txt)"
-for m in attribute_accuracy r_precision judge_is judge_fd judge_class_accuracy; do
+grep -q '^# judge_fd: Frechet distance of the judge.s 128-d features to te.t2i' real.txt || fail "FD note: $(cat real.txt)"
+for m in attribute_accuracy attribute_accuracy_chance judge_is judge_fd judge_class_accuracy; do
   for s in all seen unseen; do value real.txt "$m.$s" > /dev/null; done
 done
+for m in attribute_accuracy attribute_accuracy_chance judge_is judge_class_accuracy; do
+  for s in real real_seen real_unseen; do value real.txt "$m.$s" > /dev/null; done
+done
 [ "$(value real.txt samples.unseen)" = 50 ] || fail "expected 50 unseen samples"
+[ "$(value real.txt samples.real)" = 200 ] || fail "expected 200 real images"
+[ "$(value real.txt judge_training_images.real)" = 0 ] || fail "te.t2i counted as judge training images"
 real_attr=$(value real.txt attribute_accuracy.all)
-awk -v r="$(value real.txt r_precision.all)" 'BEGIN {exit !(r >= 0 && r <= 1)}' || fail "r_precision out of range"
-awk -v r="$(value real.txt judge_is.all)" 'BEGIN {exit !(r >= 1 && r <= 200)}' || fail "judge_is out of range"
-awk -v r="$(value real.txt judge_fd.all)" 'BEGIN {exit !(r >= 0)}' || fail "judge_fd negative"
+chance_attr=$(value real.txt attribute_accuracy_chance.all)
+check 'r > c + 0.08 && r > 0.3 && c > 0.05' "attribute accuracy is not above its chance line" r="$real_attr" c="$chance_attr"
+# The same images in both columns: the same numbers (the chance line draws its own captions).
+[ "$(value real.txt attribute_accuracy.real)" = "$real_attr" ] || fail "real column differs for the same images"
+# judge-FD of a set to itself: 0.
+check 'f < 0.001' "judge_fd of a set to itself" f="$(value real.txt judge_fd.all)"
 grep -q '^# diversity: none (no caption key has two samples)' real.txt || fail "diversity note: $(cat real.txt)"
-pass "real held-out images: attribute accuracy $real_attr"
+pass "real held-out images: attribute accuracy $real_attr, chance line $chance_attr; judge_fd to themselves 0"
 
-# --- The same images with the captions of other classes: near chance.
+# --- The same images with the captions of other classes: near the chance line.
 cut -f1 te.tsv | uniq > keys.txt
 n=$(wc -l < keys.txt)
 { tail -n +$((n / 2 + 1)) keys.txt; head -n $((n / 2)) keys.txt; } > rot.txt
@@ -41,35 +62,102 @@ awk -F'\t' '{split($1, a, "/"); split($2, b, "/"); if (a[1] == b[1]) exit 1}' ma
 awk -F'\t' 'NR == FNR {to[$1] = $2; next} {print to[$1] "\t" $2}' map.tsv te.tsv > shuf.tsv
 eval-images --captions shuf.tsv --judge judge.st --text-model text.st --threads 1 -q te.t2i > shuf.txt
 shuf_attr=$(value shuf.txt attribute_accuracy.all)
-awk -v r="$real_attr" -v s="$shuf_attr" 'BEGIN {exit !(r > s + 0.08 && r > 0.3)}' \
-  || fail "attribute accuracy of real captions $real_attr is not above shuffled captions $shuf_attr"
-awk -v r="$(value shuf.txt r_precision.all)" 'BEGIN {exit !(r >= 0 && r <= 0.1)}' || fail "shuffled r_precision not near chance"
+check 'r > s + 0.08 && s < c + 0.06 && s > c - 0.06' "shuffled captions: not near the chance line" \
+  r="$real_attr" s="$shuf_attr" c="$chance_attr"
 grep -q '^# judge_fd: skipped (no --real)' shuf.txt || fail "no skip note: $(cat shuf.txt)"
-if grep -q '\.seen' shuf.txt; then fail "seen/unseen reported without --unseen"; fi
-pass "shuffled captions: attribute accuracy $shuf_attr (real $real_attr)"
+if grep -q '\.seen\|\.real' shuf.txt; then fail "seen/unseen or real columns without --unseen or --real"; fi
+pass "shuffled captions: attribute accuracy $shuf_attr (real $real_attr, chance line $chance_attr)"
 
 # Deterministic: the same seed gives the same table.
 eval-images --captions shuf.tsv --judge judge.st --text-model text.st --threads 1 -q te.t2i > shuf2.txt
 same_file shuf.txt shuf2.txt
 
-# --- Diversity: one image repeated as four generated samples of one caption key: 0; four
-# different images: not.
+# --- The ceiling must be held out: the judge's own training images as --real are flagged.
+eval-images --captions te.tsv --judge judge.st --real tr.t2i --threads 1 -q te.t2i > over.txt 2> over.err
+[ "$(value over.txt judge_training_images.real)" = 200 ] || fail "overlap not counted: $(cat over.txt)"
+grep -q "tr.t2i: 200 of its 200 images were training images of the judge judge.st" over.err || fail "no warning: $(cat over.err)"
+grep -q "^# judge_training_images: 200 of the 200 images of tr.t2i were training images of the judge: NOT a held-out ceiling" \
+  over.txt || fail "no note: $(cat over.txt)"
+pass "judge training images as the ceiling are flagged"
+
+# --- R-precision with a briefly trained text model, on 16 classes of 8 images (each image's key
+# ranks against 99 keys of the 15 other classes).
+make-birds --out r --count 1600 --size 64 --threads 1 -q
+list-captions r -q > rall.tsv
+cut -f1 rall.tsv | cut -d/ -f1 | sort -u | sed -n 1,16p > rcls.txt
+pack-images r --size 64 --threads 1 -q | tensor-select --keys rcls.txt --parent -q > rsel.t2i
+grep -F -f <(sed 's|$|/|' rcls.txt) rall.tsv > rsel.tsv
+train-text --images rsel.t2i --captions rsel.tsv -o rtext.st --c1 32 --c2 32 --c3 32 --emb-dim 32 --image-ndf 8 --batch 16 \
+  --lr 0.002 --epochs 60 --threads 1 --seed 3 -q
+eval-images --captions rsel.tsv --text-model rtext.st --threads 1 -q rsel.t2i > rp.txt
+cut -f1 rsel.tsv | uniq > rkeys.txt
+n=$(wc -l < rkeys.txt)
+{ tail -n +$((n / 2 + 1)) rkeys.txt; head -n $((n / 2)) rkeys.txt; } > rrot.txt
+paste rrot.txt rkeys.txt > rmap.tsv
+awk -F'\t' '{split($1, a, "/"); split($2, b, "/"); if (a[1] == b[1]) exit 1}' rmap.tsv || fail "shuffle kept a class"
+awk -F'\t' 'NR == FNR {to[$1] = $2; next} {print to[$1] "\t" $2}' rmap.tsv rsel.tsv > rshuf.tsv
+eval-images --captions rshuf.tsv --text-model rtext.st --threads 1 -q rsel.t2i > rpshuf.txt
+rp=$(value rp.txt r_precision.all)
+rps=$(value rpshuf.txt r_precision.all)
+check 'r > s + 0.08 && s < 0.05' "R-precision of real captions is not above shuffled captions" r="$rp" s="$rps"
+grep -q '^# r_precision: .*mean embedding of its caption key.s captions .* 99 caption keys of other classes.*chance 0.0100' rp.txt \
+  || fail "r_precision note: $(cat rp.txt)"
+pass "R-precision: own captions $rp, captions of other classes $rps (chance 0.01)"
+
+# Fewer than 99 caption keys of other classes: one line, exit 2 (never 1.0 from nothing).
+head -n 400 rsel.tsv > few.tsv   # 40 keys of 5 classes
+cut -f1 few.tsv | uniq > fewkeys.txt
+tensor-select --keys fewkeys.txt -q < rsel.t2i > few.t2i
+expect_exit 2 eval-images --captions few.tsv --text-model rtext.st --threads 1 few.t2i
+grep -q "few.tsv: 32 caption keys are of classes other than '.*' (of sample '.*'); R-precision ranks each key against 99 keys of other classes" \
+  "$TMP/err" || fail "too few negatives: $(cat "$TMP/err")"
+pass "too few caption keys of other classes: one line, exit 2"
+
+# --- Diversity and judge-FD against noise: one image repeated as four generated samples of one
+# caption key: diversity 0; four different images: not; 40 noise images: a large judge-FD.
 key=$(head -1 keys.txt)
 tensor-select --head 4 -q < te.t2i | tensor-to-png imgs -q
 first=$(find imgs -name '*.png' | sort | head -1)
-mkdir rep varied
+mkdir rep varied noise
 for i in 0 1 2 3; do cp "$first" rep/$i.png; done
 i=0
 for f in $(find imgs -name '*.png' | sort); do cp "$f" varied/$i.png; i=$((i + 1)); done
 png-to-tensor --dtype float32 --channels 3 --size 64 --key-prefix "$key/" -q rep/0.png rep/1.png rep/2.png rep/3.png > rep.t2i
 png-to-tensor --dtype float32 --channels 3 --size 64 --key-prefix "$key/" -q varied/0.png varied/1.png varied/2.png varied/3.png > varied.t2i
+"${T2I_PYTHON3:-python3}" - <<'PYEOF' || fail "writing noise PNGs"
+import random, struct, zlib
+rnd = random.Random(7)
+def png(path, w, h, rows):
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    raw = b"".join(b"\0" + r for r in rows)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for i in range(40):
+    png("noise/%02d.png" % i, 64, 64, [bytes(rnd.randrange(256) for _ in range(64 * 3)) for _ in range(64)])
+PYEOF
+png-to-tensor --dtype float32 --channels 3 --size 64 --key-prefix "$key/" -q noise/*.png > noise.t2i
 eval-images --captions te.tsv --threads 1 -q rep.t2i > rep.txt
 [ "$(value rep.txt diversity.all)" = 0.0000 ] || fail "one repeated image: diversity $(value rep.txt diversity.all)"
 grep -q '^# r_precision: skipped (no --text-model)' rep.txt || fail "no skip note: $(cat rep.txt)"
 grep -q '^# attribute_accuracy, judge_is, judge_fd: skipped (no --judge)' rep.txt || fail "no skip note: $(cat rep.txt)"
 eval-images --captions te.tsv --threads 1 -q < varied.t2i > varied.txt
-awk -v d="$(value varied.txt diversity.all)" 'BEGIN {exit !(d > 0.1)}' || fail "four birds: diversity $(value varied.txt diversity.all)"
-pass "diversity: one repeated image 0, four birds $(value varied.txt diversity.all)"
+check 'd > 0.1' "four birds: diversity" d="$(value varied.txt diversity.all)"
+eval-images --captions te.tsv --judge judge.st --real te.t2i --threads 1 -q noise.t2i > noise.txt
+list-captions d --split cub-train -q > tr.tsv
+eval-images --captions tr.tsv --judge judge.st --real te.t2i --threads 1 -q tr.t2i > other.txt
+check 'n > 3 * o && o > 0.001' "judge_fd: noise not far above other real images" \
+  n="$(value noise.txt judge_fd.all)" o="$(value other.txt judge_fd.all)"
+pass "diversity: one repeated image 0, four birds $(value varied.txt diversity.all); judge_fd to te.t2i: noise $(value noise.txt judge_fd.all), other real images $(value other.txt judge_fd.all), itself 0"
+
+# --- float32 real images keyed without "/<i>" (png-to-tensor): accepted as --real; they have no
+# captions here, so only the judge's class metrics are scored for them, with a note.
+png-to-tensor --dtype float32 --channels 3 --size 64 -q varied > freal.t2i
+eval-images --captions te.tsv --judge judge.st --real freal.t2i --threads 1 -q te.t2i > freal.txt
+[ "$(value freal.txt samples.real)" = 4 ] || fail "float32 real images: $(cat freal.txt)"
+grep -q '^# real: 0 of the 4 --real images have captions' freal.txt || fail "no caption note: $(cat freal.txt)"
+value freal.txt judge_is.real > /dev/null
+pass "float32 --real images without '/<i>' keys are scored"
 
 # --- Bad input: one line, exit 2 (1 for usage).
 expect_exit 1 eval-images --judge judge.st te.t2i

@@ -146,6 +146,38 @@ expect_exit 2 generate -m gan.st -n 4 --z z64.t2i -o out.t2i --write-z outz.t2i 
 [ ! -e out.t2i ] && [ ! -e outz.t2i ] || fail "a failed run left out.t2i or outz.t2i behind"
 pass "z streams that do not pair are refused with one line; no output file left"
 
+# --- train-gan's embedding standardisation, stored in the checkpoint, is applied: a model with
+# mean m and scale s given e draws what the same weights without it draw from (e - m) * s.
+py '
+import json, struct
+d = open("gan.st", "rb").read()
+n = struct.unpack("<Q", d[:8])[0]
+h = json.loads(d[8:8 + n]); data = d[8 + n:]
+r = np.random.default_rng(9)
+m = r.standard_normal(24).astype(np.float32); s = np.float32(0.37)
+end = max(v["data_offsets"][1] for k, v in h.items() if k != "__metadata__")
+h["embedding_norm.mean"] = {"dtype": "F32", "shape": [24], "data_offsets": [end, end + 96]}
+h["__metadata__"]["embedding_norm.scale"] = "0.37"
+t = json.dumps(h).encode(); t += b" " * (-len(t) % 8)
+open("normed.st", "wb").write(struct.pack("<Q", len(t)) + t + data[:end] + m.tobytes())
+save("emb-std.t2i", [(k, ((e.reshape(-1) - m) * s).astype(np.float32)) for k, e in load("emb.t2i")])
+h["__metadata__"]["embedding_norm.scale"] = "nan"
+t = json.dumps(h).encode(); t += b" " * (-len(t) % 8)
+open("badnorm.st", "wb").write(struct.pack("<Q", len(t)) + t + data[:end] + m.tobytes())
+'
+generate -q -m normed.st -n 2 emb.t2i > normed.t2i
+generate -q -m gan.st -n 2 emb-std.t2i > std.t2i
+generate -q -m gan.st -n 2 emb.t2i > raw.t2i
+py '
+a, b, c = load("normed.t2i"), load("std.t2i"), load("raw.t2i")
+assert [k for k, _ in a] == [k for k, _ in b]
+assert max(rel(x, y) for (_, x), (_, y) in zip(a, b)) < 1e-5, "standardisation not applied as stored"
+assert max(rel(x, y) for (_, x), (_, y) in zip(a, c)) > 1e-3, "standardisation changed nothing"
+' || fail "embedding standardisation"
+expect_exit 2 generate -m badnorm.st emb.t2i
+grep -q "embedding_norm.scale 'nan': expected a positive number" "$TMP/err" || fail "bad scale: $(cat "$TMP/err")"
+pass "the checkpoint's embedding standardisation is applied; a malformed one refused by name"
+
 # --- bad models and bad embeddings.
 expect_exit 2 generate -m text.st emb.t2i
 grep -q "^generate: error: text.st: a text model checkpoint (model 't2igan-text'), not a GAN checkpoint" "$TMP/err" ||

@@ -38,6 +38,7 @@ save("random.t2i", [(ids[i] + "/%d" % j, rng.standard_normal((1, 8) if j else 8)
 save("unknown.t2i", [(ids[order[0]], np.zeros(3, np.float32)), ("999.Nobird/Nobird_1", np.zeros(3, np.float32))])
 save("image.t2i", [(ids[order[0]], np.zeros((3, 64, 64), np.uint8))])
 save("mixed.t2i", [(ids[order[0]], np.zeros(3, np.float32)), (ids[order[1]], np.zeros(4, np.float32))])
+save("wide.t2i", [(ids[order[0]], np.zeros(70000, np.float32))])
 save("few.t2i", [(ids[i], rng.standard_normal(3).astype(np.float32)) for i in order[:10]])
 PYEOF
 
@@ -72,6 +73,27 @@ same_file roc.tsv roc2.tsv
 same_file roc.png roc2.png
 pass "ground-truth vectors score near 1 on their task, random near 0.5; table, ROC TSV, PNG; same bytes again"
 
+# --- A task's clusters and pairs do not depend on the other tasks: --tasks background gives the
+# background rows of the default run (the seed is a hash of the task name, not its position).
+probe-disentangle -q birds "${ARGS[@]}" --tasks background > bgonly.tsv
+probe-disentangle -q birds "${ARGS[@]}" --tasks background,pose > swapped.tsv
+[ "$(grep -P '\tbackground\t' bgonly.tsv)" = "$(grep -P '\tbackground\t' table.tsv)" ] \
+  || fail "--tasks background differs from the default run: $(cat bgonly.tsv) vs $(cat table.tsv)"
+[ "$(sort swapped.tsv)" = "$(sort table.tsv)" ] || fail "task order changed the results: $(cat swapped.tsv)"
+pass "--tasks background equals the background rows of the default run; the task order does not matter"
+
+# --- Images without any keypoint line have no pose label: left out of the pose task, counted.
+cp -r birds unlab
+awk '$1 > 40' birds/parts/part_locs.txt > unlab/parts/part_locs.txt
+probe-disentangle birds --vectors pose=pose.t2i --tasks pose --clusters 20 --pairs 4000 --threads 1 > /dev/null 2> all.err
+probe-disentangle unlab --vectors pose=pose.t2i --tasks pose --clusters 20 --pairs 4000 --threads 1 > unlab.tsv 2> unlab.err
+grep -q "pose: 40 of the 400 probed images have no keypoint lines in unlab/parts/part_locs.txt and are left out" unlab.err \
+  || fail "no drop note: $(cat unlab.err)"
+grep -q "pose: 360 images in 20 clusters" unlab.err || fail "pose clustered unlabelled images: $(cat unlab.err)"
+[ "$(cut -f7 unlab.tsv | tail -1)" = 360 ] || fail "images column: $(cat unlab.tsv)"
+if grep -q "no keypoint lines" all.err; then fail "drop note without unlabelled images: $(cat all.err)"; fi
+pass "images without keypoint lines are left out of the pose task"
+
 # --- No background_rgb.txt (real CUB): estimated from the pixels outside the bounding boxes.
 cp -r birds nobg
 rm nobg/background_rgb.txt
@@ -90,6 +112,8 @@ expect_exit 2 probe-disentangle birds --vectors image.t2i
 grep -q "image.t2i: key '.*': uint8 \[3,64,64\]; expected a float32 vector" "$TMP/err" || fail "shape: $(cat "$TMP/err")"
 expect_exit 2 probe-disentangle birds --vectors mixed.t2i
 grep -q "mixed.t2i: key '.*' has 4 values; expected 3" "$TMP/err" || fail "dims: $(cat "$TMP/err")"
+expect_exit 2 probe-disentangle birds --vectors wide.t2i
+grep -q "wide.t2i: key '.*' has 70000 values; expected at most 65536" "$TMP/err" || fail "wide: $(cat "$TMP/err")"
 expect_exit 2 probe-disentangle birds --vectors few.t2i
 grep -q "10 images of birds are in every vector stream, fewer than --clusters 100" "$TMP/err" || fail "few: $(cat "$TMP/err")"
 expect_exit 2 probe-disentangle nonexistent --vectors bg.t2i

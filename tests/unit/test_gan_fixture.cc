@@ -197,3 +197,64 @@ TEST(GanInit, PaperInitialisationIdenticalOnEveryBackend) {
 
 }  // namespace
 }  // namespace t2i::nn
+
+#include "error.h"
+#include "nn/gan_checkpoint.h"
+
+namespace t2i::nn {
+namespace {
+
+// train-gan's embedding standardisation: centred per dimension, unit RMS; stored with the
+// weights and read back exactly; checkpoints without it read as the identity; malformed ones
+// are refused by name.
+TEST(EmbeddingNormTest, MeasureApplyAndRoundTrip) {
+  // Rows sharing a large common direction (as train-gan's normalised text embeddings do).
+  const std::size_t n = 6, dim = 4;
+  std::vector<float> rows(n * dim);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < dim; ++j) rows[i * dim + j] = 3.0f + 0.1f * float((i * 7 + j * 3) % 5) - 0.2f * float(j);
+  const EmbeddingNorm norm = EmbeddingNorm::measure(rows.data(), n, dim);
+  ASSERT_EQ(norm.mean.size(), dim);
+  std::vector<float> out = rows;
+  norm.apply(out.data(), n);
+  double sq = 0;
+  for (std::size_t j = 0; j < dim; ++j) {
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += out[i * dim + j];
+    EXPECT_NEAR(s / n, 0.0, 1e-6) << "column " << j;
+  }
+  for (float v : out) sq += double(v) * v;
+  EXPECT_NEAR(std::sqrt(sq / double(n * dim)), 1.0, 1e-5);
+  EXPECT_TRUE(EmbeddingNorm{}.identity());
+
+  test::TempDir dir;
+  GanConfig cfg;
+  cfg.ngf = 8, cfg.ndf = 8, cfg.z_dim = 3, cfg.proj_dim = 4, cfg.emb_dim = static_cast<i64>(dim);
+  auto be = make_backend("ref");
+  Generator g(cfg);
+  Discriminator d(cfg);
+  g.bind(*be);
+  d.bind(*be);
+  g.params().init(1);
+  d.params().init(2);
+  save_gan(dir.file("with.st"), g, d, nullptr, nullptr, {}, norm);
+  save_gan(dir.file("without.st"), g, d, nullptr, nullptr);
+  const Checkpoint with = Checkpoint::load(dir.file("with.st")), without = Checkpoint::load(dir.file("without.st"));
+  const EmbeddingNorm back = embedding_norm(with, cfg.emb_dim);
+  EXPECT_EQ(back.mean, norm.mean);
+  EXPECT_EQ(back.scale, norm.scale);  // exactly: the shortest decimal that reads back
+  EXPECT_TRUE(embedding_norm(without, cfg.emb_dim).identity());
+  load_gan(with, g, d);  // the extra tensor is not a weight
+  EXPECT_THROW(embedding_norm(with, cfg.emb_dim + 1), InputError);
+
+  Checkpoint bad = with;
+  bad.metadata[kEmbeddingNormScale] = "-1";
+  EXPECT_THROW(embedding_norm(bad, cfg.emb_dim), InputError);
+  bad.metadata[kEmbeddingNormScale] = "1x";
+  EXPECT_THROW(embedding_norm(bad, cfg.emb_dim), InputError);
+  bad.metadata.erase(kEmbeddingNormScale);
+  EXPECT_THROW(embedding_norm(bad, cfg.emb_dim), InputError);
+}
+
+}  // namespace
+}  // namespace t2i::nn

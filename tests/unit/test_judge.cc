@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include "error.h"
 #include "nn/judge.h"
@@ -108,6 +109,22 @@ TEST(Judge, CheckpointRoundTripAndRefusals) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("not a t2igan judge"), std::string::npos) << e.what();
   }
+  // Metadata that disagrees with the tensors is refused by from_checkpoint, before any judge is
+  // allocated from it: a huge width beyond the limits, or a width the tensors do not have.
+  for (const auto& [key, value, says] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"ndf", "1048576", "expected a positive integer up to 1024"},
+           {"feat_dim", "1000000", "expected a positive integer up to 4096"},
+           {"ndf", "1024", "tensor 'judge.conv0.weight' is float32 [2,3,4,4]; expected float32 [1024,3,4,4]"},
+           {"feat_dim", "4096", "judge.conv4.weight"}}) {
+    Checkpoint bad = ck;
+    bad.metadata[key] = value;
+    try {
+      JudgeConfig::from_checkpoint(bad);
+      FAIL() << key << " " << value << " was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  }
   // A judge of another shape: the tensor that differs is named.
   JudgeConfig wider = c;
   wider.feat_dim = 8;
@@ -200,6 +217,38 @@ TEST(JudgeMetrics, FrechetDistanceKnownAnswers) {
     return out;
   };
   EXPECT_NEAR(frechet_distance(mu1, rotate(c1), mu2, rotate(c2), 3), 7.0, 1e-9);
+  // Covariances that do not commute (C1 C2 != C2 C1): an independent closed form. For 2 x 2
+  // positive semi-definite matrices, sqrt(C1) C2 sqrt(C1) has the eigenvalues l1, l2 of C1 C2, and
+  // sqrt(l1) + sqrt(l2) = sqrt(l1 + l2 + 2 sqrt(l1 l2)) = sqrt(tr(C1 C2) + 2 sqrt(det C1 det C2)).
+  // C1 = [[2,1],[1,2]], C2 = [[1,0],[0,3]]: tr(C1 C2) = 8, det C1 det C2 = 9, so with
+  // |mu1 - mu2|^2 = 5: FD = 5 + 4 + 4 - 2 sqrt(14) = 5.5166852264521173 (by hand; NumPy's
+  // eigh-based sqrtm gives 5.516685226452118).
+  const std::vector<double> a1 = {2, 1, 1, 2}, a2 = {1, 0, 0, 3};
+  EXPECT_NEAR(frechet_distance({1, 2}, a1, {0, 0}, a2, 2), 5.5166852264521173, 1e-9);
+  EXPECT_NEAR(frechet_distance({0, 0}, a2, {0, 0}, a1, 2), 8 - 2 * std::sqrt(14.0), 1e-9);  // symmetric
+  // A non-commuting 3 x 3 pair, reference from /usr/bin/python3 with NumPy:
+  //   w, V = np.linalg.eigh(C3); S = V @ np.diag(np.sqrt(w)) @ V.T
+  //   np.trace(C3) + np.trace(C4) - 2 * np.sqrt(np.linalg.eigvalsh(S @ C4 @ S)).sum()
+  // = 2.6405661360077044 (and np.allclose(C3 @ C4, C4 @ C3) is False).
+  const std::vector<double> c3 = {4, 1.5, 0.3, 1.5, 2, -0.4, 0.3, -0.4, 1},
+                            c4 = {1, -0.7, 0.2, -0.7, 3, 0.5, 0.2, 0.5, 0.5};
+  EXPECT_NEAR(frechet_distance({0, 0, 0}, c3, {0, 0, 0}, c4, 3), 2.6405661360077044, 1e-9);
+  {
+    std::mt19937 g2(4);
+    std::normal_distribution<double> nd;
+    for (int trial = 0; trial < 20; ++trial) {
+      // Random SPD 2 x 2 pairs B B^T (generically not commuting).
+      auto spd = [&] {
+        const double p = nd(g2), q = nd(g2), r = nd(g2), t = nd(g2);
+        return std::vector<double>{p * p + q * q, p * r + q * t, p * r + q * t, r * r + t * t};
+      };
+      const std::vector<double> x1 = spd(), x2 = spd();
+      const double tr12 = x1[0] * x2[0] + x1[1] * x2[2] + x1[2] * x2[1] + x1[3] * x2[3];
+      const double det1 = x1[0] * x1[3] - x1[1] * x1[2], det2 = x2[0] * x2[3] - x2[1] * x2[2];
+      const double want = x1[0] + x1[3] + x2[0] + x2[3] - 2 * std::sqrt(tr12 + 2 * std::sqrt(det1 * det2));
+      EXPECT_NEAR(frechet_distance({0, 0}, x1, {0, 0}, x2, 2), std::max(want, 0.0), 1e-8) << "trial " << trial;
+    }
+  }
   // Two identical sets of points: 0.
   std::mt19937 gen(9);
   std::normal_distribution<double> normal;

@@ -2,11 +2,13 @@
 // against known answers, k-means on well-separated clusters, balanced pairs, a drawn plot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
 
 #include "plot.h"
+#include "retrieval.h"
 #include "rng.h"
 #include "stats.h"
 
@@ -93,6 +95,96 @@ TEST(Stats, KMeansWithMoreClustersThanDistinctPoints) {
   EXPECT_EQ(r.labels[0], r.labels[1]);
   EXPECT_NE(r.labels[0], r.labels[4]);
   EXPECT_NEAR(r.inertia, 0.0, 1e-12);
+}
+
+// A NaN or infinite score is refused (it used to hang the tie loop and break the sort's ordering).
+TEST(Stats, RocRefusesNonFiniteScores) {
+  const double nan = std::nan("");
+  EXPECT_THROW(roc_curve({0.5, nan, 0.2, 0.1}, {true, false, true, false}), std::invalid_argument);
+  EXPECT_THROW(roc_curve({nan, nan}, {true, false}), std::invalid_argument);
+  EXPECT_THROW(auc({0.5, HUGE_VAL}, {true, false}), std::invalid_argument);
+  EXPECT_THROW(auc({-HUGE_VAL, 0.5}, {true, false}), std::invalid_argument);
+  // All scores tied: one step from (0,0) to (1,1), area one half.
+  const auto roc = roc_curve({0.3, 0.3, 0.3}, {true, false, true});
+  ASSERT_EQ(roc.size(), 2u);
+  EXPECT_EQ(roc[1].fpr, 1.0);
+  EXPECT_EQ(roc[1].tpr, 1.0);
+  EXPECT_DOUBLE_EQ(auc(roc), 0.5);
+}
+
+// Whatever max_iter stops it, k-means returns labels that name each point's nearest returned
+// centroid and the inertia of exactly that assignment (empty clusters re-seeded consistently).
+TEST(Stats, KMeansResultIsConsistent) {
+  Rng rng(3);
+  std::vector<double> pts;
+  // 60 points in 2-d: a few tight blobs, many duplicates, so clusters empty and re-seed.
+  for (int i = 0; i < 60; ++i) {
+    const int b = (i * 5) % 4;
+    pts.push_back(3.0 * b + (i % 3 == 0 ? 0.0 : 0.2 * rng.normal()));
+    pts.push_back(-2.0 * b + (i % 3 == 0 ? 0.0 : 0.2 * rng.normal()));
+  }
+  for (int k : {3, 8, 20}) {
+    for (int iters : {1, 2, 3, 5, 100}) {
+      for (std::uint64_t seed : {1u, 2u, 7u}) {
+        const KMeansResult r = kmeans(pts, 2, k, seed, iters);
+        double inertia = 0;
+        for (std::size_t i = 0; i < 60; ++i) {
+          double best = HUGE_VAL;
+          for (int c = 0; c < k; ++c) {
+            const double dx = pts[2 * i] - r.centroids[2 * std::size_t(c)], dy = pts[2 * i + 1] - r.centroids[2 * std::size_t(c) + 1];
+            best = std::min(best, dx * dx + dy * dy);
+          }
+          const std::size_t l = static_cast<std::size_t>(r.labels[i]);
+          const double dx = pts[2 * i] - r.centroids[2 * l], dy = pts[2 * i + 1] - r.centroids[2 * l + 1];
+          ASSERT_DOUBLE_EQ(dx * dx + dy * dy, best) << "k " << k << " max_iter " << iters << " seed " << seed << " point " << i;
+          inertia += dx * dx + dy * dy;
+        }
+        EXPECT_NEAR(r.inertia, inertia, 1e-9 * (1 + inertia)) << "k " << k << " max_iter " << iters << " seed " << seed;
+      }
+    }
+  }
+}
+
+// R-precision: perfect embeddings rank first (1.0), random ones about 1 / (k + 1), ties miss.
+TEST(Stats, RPrecisionPerfectRandomAndTies) {
+  const std::size_t n = 2000, dim = 16, k = 99;
+  Rng rng(5);
+  std::vector<float> cand(n * dim);
+  for (float& x : cand) x = static_cast<float>(rng.normal());
+  std::vector<std::size_t> truth(n), all(n);
+  for (std::size_t i = 0; i < n; ++i) truth[i] = all[i] = i;
+  std::vector<std::vector<std::size_t>> neg(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::size_t> pool;
+    for (std::size_t j = 0; j < n; ++j)
+      if (j != i) pool.push_back(j);
+    neg[i] = draw_without_replacement(pool, k, 100 + i);
+    ASSERT_EQ(std::set<std::size_t>(neg[i].begin(), neg[i].end()).size(), k);
+  }
+  // Perfect: the query is its true candidate (slightly scaled): every one ranks first.
+  std::vector<float> perfect(cand);
+  for (float& x : perfect) x *= 2.0f;
+  double sum = 0;
+  for (double h : r_precision_hits(perfect, cand, dim, truth, neg)) sum += h;
+  EXPECT_EQ(sum, double(n));
+  // Random queries: about 1 / 100 (binomial sd sqrt(0.01 * 0.99 / 2000) = 0.0022).
+  std::vector<float> random(n * dim);
+  for (float& x : random) x = static_cast<float>(rng.normal());
+  sum = 0;
+  for (double h : r_precision_hits(random, cand, dim, truth, neg)) sum += h;
+  EXPECT_NEAR(sum / double(n), 0.01, 0.008);
+  // Ties are misses: identical candidates, or an all-zero query (every cosine 0).
+  std::vector<float> same(n * dim, 1.0f);
+  for (double h : r_precision_hits(same, same, dim, truth, neg)) EXPECT_EQ(h, 0.0);
+  std::vector<float> zero(n * dim, 0.0f);
+  for (double h : r_precision_hits(zero, cand, dim, truth, neg)) EXPECT_EQ(h, 0.0);
+  // Bad indices are refused.
+  EXPECT_THROW(r_precision_hits(perfect, cand, dim, truth, {n, {0}}), std::invalid_argument);  // truth among negatives
+  EXPECT_THROW(r_precision_hits(std::vector<float>(perfect.begin(), perfect.begin() + dim), cand, dim, {n + 5}, {{1}}),
+               std::invalid_argument);
+  EXPECT_THROW(draw_without_replacement({1, 2, 3}, 4, 1), std::invalid_argument);
+  EXPECT_EQ(draw_without_replacement({1, 2, 3}, 3, 1).size(), 3u);
+  EXPECT_EQ(draw_without_replacement(all, 10, 9), draw_without_replacement(all, 10, 9));
 }
 
 TEST(Stats, BalancedPairs) {

@@ -3,7 +3,9 @@
 // ||z - S(G(z, h))||^2 with a fixed random generator lower the loss.
 #include <gtest/gtest.h>
 
+
 #include <cmath>
+#include <tuple>
 
 #include "error.h"
 #include "nn/gan.h"
@@ -95,6 +97,20 @@ TEST(StyleEncoder, CheckpointRoundTripAndRefusals) {
   load_style(ck, s2);
   EXPECT_EQ(to_vector(*be, s2.forward(0, upload(*be, x), false)), want);
 
+  // Metadata that disagrees with the tensors is refused before anything is allocated from it.
+  for (const auto& [key, value, says] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"ndf", "100000", "expected a positive integer up to 4096"},
+           {"ndf", "4096", "style_encoder.conv0.weight"},
+           {"z_dim", "1048576", "style_encoder.conv4.weight"}}) {
+    Checkpoint bad = ck;
+    bad.metadata[key] = value;
+    try {
+      StyleConfig::from_checkpoint(bad);
+      FAIL() << key << " " << value << " was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  }
   // A GAN checkpoint is refused by name.
   GanConfig g;
   g.z_dim = 10, g.emb_dim = 6, g.proj_dim = 4, g.ngf = 4, g.ndf = 4;

@@ -1,0 +1,87 @@
+# Settings of the paper recipe (pipelines/paper/Makefile), all in this file.
+#   make -C pipelines/paper PRESET=smoke|cpu|paper [BACKEND=cuda] [any VARIABLE=value]
+# A preset only sets what the command line and the environment have not: `PRESET=cpu
+# GAN_EPOCHS=80` is the cpu preset with 80 GAN epochs.
+PRESET ?= cpu
+
+ifeq ($(PRESET),smoke)
+# Minutes on 2 cores: the stages run and connect, nothing is learnt. Run by CTest
+# (tests/cli/paper_smoke.sh, label pipeline).
+COUNT ?= 400
+SIZE ?= 64
+THREADS ?= 1
+TEXT_EPOCHS ?= 1
+TEXT_OPTS ?= --c1 16 --c2 16 --c3 16 --emb-dim 24 --image-ndf 4
+GAN_EPOCHS ?= 1
+GAN_OPTS ?= --ngf 8 --ndf 8 --batch 32
+JUDGE_OPTS ?= --epochs 1 --ndf 4 --feat-dim 16 --batch 32
+STYLE_OPTS ?= --epochs 1 --batch 32
+PROBE_VARIANTS ?= cls int-cls
+PROBE_OPTS ?= --pairs 400 --clusters 8
+EVAL_KEYS ?= 20
+EVAL_SAMPLES ?= 2
+FIG3_SAMPLES ?= 4
+FIG8_STEPS ?= 5
+FIG8_ROWS ?= 2
+FIG6_QUERIES ?= 2
+ZS_CAPTIONS ?= 4
+ZS_SAMPLES ?= 3
+else ifeq ($(PRESET),cpu)
+# A result worth looking at on a 2-core machine: about 2 hours, estimated (README.md says from
+# what). Run it serially (make without -j): every tool uses both cores.
+COUNT ?= 3000
+SIZE ?= 128
+THREADS ?= 2
+TEXT_EPOCHS ?= 20
+TEXT_OPTS ?= --c1 128 --c2 128 --c3 128 --emb-dim 256 --image-ndf 32
+GAN_EPOCHS ?= 40
+GAN_OPTS ?= --ngf 48 --ndf 48 --lr-halve-every 20
+JUDGE_OPTS ?= --epochs 12
+STYLE_OPTS ?= --epochs 8
+PROBE_VARIANTS ?= $(VARIANTS)
+PROBE_OPTS ?= --pairs 10000 --clusters 50
+EVAL_KEYS ?= 200
+EVAL_SAMPLES ?= 4
+else ifeq ($(PRESET),paper)
+# The paper's settings: CUB-size dataset, the text encoder's default widths (1024-d), the
+# generator and discriminator at ngf 128 / ndf 64, 600 epochs with the learning rate halved
+# every 100. Meant for a GPU: make PRESET=paper BACKEND=cuda.
+COUNT ?= 11788
+SIZE ?= 128
+THREADS ?= 0
+TEXT_EPOCHS ?= 300
+TEXT_OPTS ?=
+GAN_EPOCHS ?= 600
+GAN_OPTS ?= --ngf 128 --ndf 64
+JUDGE_OPTS ?= --epochs 12
+STYLE_OPTS ?= --epochs 20
+PROBE_VARIANTS ?= $(VARIANTS)
+PROBE_OPTS ?= --pairs 10000 --clusters 100
+EVAL_KEYS ?= 500
+EVAL_SAMPLES ?= 4
+else
+$(error PRESET=$(PRESET): expected smoke, cpu or paper)
+endif
+
+# ---- Shared by every preset (after the presets, which may set any of them first) ----
+SEED ?= 1
+LOAD_SIZE ?= 76
+BACKEND ?=
+VARIANTS := gan cls int int-cls
+# Figure 3: captions of the first images (every FIG3_STRIDE-th) of the seen (trainval) and
+# unseen (test) classes, FIG3_SAMPLES samples each, the same z for every variant.
+FIG3_CAPTIONS ?= 3
+FIG3_STRIDE ?= 37
+FIG3_SAMPLES ?= 8
+# Figure 8: K steps from one sentence to another with a fixed z (FIG8_ROWS z's), and from one z
+# to another (slerp) with a fixed sentence (FIG8_ROWS sentences).
+FIG8_STEPS ?= 8
+FIG8_ROWS ?= 3
+# Figure 6: real query images of unseen classes, their style z from invert-style, rendered with
+# each figure-3 caption.
+FIG6_QUERIES ?= 4
+# Zero-shot samples: the first caption of every ZS_STRIDE-th test image, ZS_SAMPLES each.
+ZS_CAPTIONS ?= 8
+ZS_STRIDE ?= 11
+ZS_SAMPLES ?= 6
+

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The results page of the paper recipe: OUT/results/index.html and its Markdown twin index.md,
+# every figure and table of the run, each captioned with the commands that made it (recorded by
+# the Makefile in OUT/cmd/NAME.sh as the stages ran).
+#   report.sh OUT PRESET "VARIANTS"
+# The $(prefixed ...) lists of stage names split into words on purpose.
+# shellcheck disable=SC2046
+set -euo pipefail
+out=$1 preset=$2 variants=$3
+res=$out/results cmd=$out/cmd
+html=$res/index.html.tmp md=$res/index.md.tmp
+
+esc() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g'; }
+
+# A TSV file as an HTML table and as a Markdown table (first line: the header).
+tsv_html() {
+  echo '<table>'
+  esc < "$1" | awk -F'\t' '{ tag = NR == 1 ? "th" : "td"; printf "<tr>"; for (i = 1; i <= NF; i++) printf "<%s>%s</%s>", tag, $i, tag; print "</tr>" }'
+  echo '</table>'
+}
+tsv_md() {
+  awk -F'\t' '{ gsub(/\|/, "\\|"); printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "";
+                if (NR == 1) { printf "|"; for (i = 1; i <= NF; i++) printf " --- |"; print "" } }' "$1"
+}
+
+# The commands of stage names (a missing one is an error: the page would lie).
+commands() {
+  local n
+  for n in "$@"; do
+    [ -s "$cmd/$n.sh" ] || { echo "report.sh: no recorded command $cmd/$n.sh" >&2; exit 1; }
+    cat "$cmd/$n.sh"
+  done
+}
+cmd_html() { echo '<pre>'; commands "$@" | esc; echo '</pre>'; }
+cmd_md() { echo '```sh'; commands "$@"; echo '```'; }
+
+# item KIND FILE TITLE TEXT STAGE...: a figure (png), a table (tsv) or a text file (txt).
+item() {
+  local kind=$1 file=$2 title=$3 text=$4; shift 4
+  [ -s "$res/$file" ] || { echo "report.sh: $res/$file is missing or empty" >&2; exit 1; }
+  {
+    echo "<h2>$(esc <<< "$title")</h2>"
+    echo "<p>$(esc <<< "$text")</p>"
+    case $kind in
+      png) echo "<p><a href=\"$file\"><img src=\"$file\" alt=\"$(esc <<< "$title")\"></a></p>" ;;
+      tsv) tsv_html "$res/$file"; echo "<p><a href=\"$file\">$file</a></p>" ;;
+      captions) { printf 'key\tcaption\n'; cat "$res/$file"; } > "$res/.captions.tmp"; tsv_html "$res/.captions.tmp"
+                echo "<p><a href=\"$file\">$file</a></p>" ;;
+      txt) echo '<pre>'; esc < "$res/$file"; echo '</pre>'; echo "<p><a href=\"$file\">$file</a></p>" ;;
+    esac
+    echo '<details open><summary>Made by</summary>'
+    cmd_html "$@"
+    echo '</details>'
+  } >> "$html"
+  {
+    echo "## $title"
+    echo
+    echo "$text"
+    echo
+    case $kind in
+      png) echo "![$title]($file)" ;;
+      tsv) tsv_md "$res/$file"; echo; echo "[$file]($file)" ;;
+      captions) tsv_md "$res/.captions.tmp"; echo; echo "[$file]($file)"; rm -f "$res/.captions.tmp" ;;
+      txt) echo '```'; cat "$res/$file"; echo '```' ;;
+    esac
+    echo
+    echo "Made by:"
+    echo
+    cmd_md "$@"
+    echo
+  } >> "$md"
+}
+
+# also FILE TEXT: a link to a further file of the item above.
+also() {
+  [ -s "$res/$1" ] || { echo "report.sh: $res/$1 is missing or empty" >&2; exit 1; }
+  echo "<p>Also: <a href=\"$1\">$1</a>, $(esc <<< "$2").</p>" >> "$html"
+  printf 'Also: [%s](%s), %s.\n\n' "$1" "$1" "$2" >> "$md"
+}
+
+prefixed() { local p=$1 v; shift; for v in "$@"; do echo "$p-$v"; done; }
+# shellcheck disable=SC2086
+set -- $variants
+all_variants=("$@")
+probe_variants=()
+for f in "$out"/data/probe-z-*.t2i; do
+  [ -e "$f" ] || continue
+  v=${f##*/probe-z-}; probe_variants+=("${v%.t2i}")
+done
+
+cat > "$html" <<EOF
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>t2igan: the paper's experiments (PRESET=$preset)</title>
+<style>
+body { font-family: sans-serif; max-width: 70em; margin: 1em auto; padding: 0 1em; }
+img { max-width: 100%; image-rendering: pixelated; border: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; display: block; overflow-x: auto; }
+td, th { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: left; }
+pre { background: #f4f4f4; padding: 0.5em; overflow-x: auto; font-size: 0.8em; }
+</style></head><body>
+<h1>t2igan: the paper's experiments on the synthetic birds (PRESET=$preset)</h1>
+<p>Reed et al. 2016, "Generative Adversarial Text to Image Synthesis", reproduced by
+pipelines/paper/Makefile; made $(date -u '+%Y-%m-%d %H:%M UTC'). The judge of the evaluation
+table is a classifier trained here on the real rendered images (train-judge), not Inception.</p>
+EOF
+cat > "$md" <<EOF
+# t2igan: the paper's experiments on the synthetic birds (PRESET=$preset)
+
+Reed et al. 2016, "Generative Adversarial Text to Image Synthesis", reproduced by
+pipelines/paper/Makefile; made $(date -u '+%Y-%m-%d %H:%M UTC'). The judge of the evaluation
+table is a classifier trained here on the real rendered images (train-judge), not Inception.
+
+EOF
+
+item txt check.txt "The dataset" \
+  "The rendered birds, checked as any CUB-200-2011 folder." birds check
+item txt zeroshot.txt "Text encoder: zero-shot accuracy" \
+  "The char-CNN-RNN text encoder trained on the seen (trainval) classes, evaluated on the unseen (test) classes: top-1 accuracy and AP@50." \
+  images-trainval captions-trainval text images-test captions-test zeroshot
+item captions fig3-captions.tsv "Figure 3: the captions" \
+  "The captions of figure 3: seenN from classes the GANs were trained on, unseenN from held-out classes." fig3-captions
+item png fig3.png "Figure 3: the four variants on the same captions" \
+  "A row per caption (in the order of the table above) and variant (label variant:caption), the same noise vectors z in every row of a caption." \
+  emb-trainval $(prefixed gan "${all_variants[@]}") fig3-emb fig3-z $(prefixed fig3 "${all_variants[@]}") fig3-png
+item png fig8-sentence.png "Figure 8 (left): sentence interpolation" \
+  "GAN-INT-CLS: from caption seen1 to caption unseen1 (left to right), one row per fixed z." fig8-sentence-emb fig8-sentence
+item png fig8-style.png "Figure 8 (right): style interpolation" \
+  "GAN-INT-CLS: from one z to another (spherical), one row per fixed caption (labelled)." fig8-style-z fig8-style
+item png fig6.png "Figure 6: style transfer" \
+  "A real query image of an unseen class in the first column; its z predicted by the style encoder of GAN-INT-CLS, rendered with each figure-3 caption in the next columns." \
+  style-int-cls fig6-queries fig6-z fig6
+item png fig7-roc.png "Figure 7: disentangling, ROC curves" \
+  "Do vectors tell images of the same pose or background from different ones? The style encoders' z of the test images against the mean caption embedding (caption), a curve per model." \
+  emb-mean-test $(prefixed style "${probe_variants[@]}") $(prefixed probe-z "${probe_variants[@]}") probe
+item tsv probe.tsv "Section 5.3: AU-ROC" \
+  "AU-ROC mean and standard deviation over the folds, per vector stream and task." probe
+also roc.tsv "the ROC curves' points (vectors, task, fpr, tpr, threshold)"
+item tsv eval.tsv "The evaluation table" \
+  "Samples of every variant from the captions of held-out images of seen and unseen classes, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity); the row real is the same held-out real images: the ceiling." \
+  images-cub-train images-cub-test judge emb-mean-cub-test eval-emb eval-real \
+  $(prefixed eval-samples "${all_variants[@]}") $(prefixed eval "${all_variants[@]}") eval-table
+item png zeroshot.png "Zero-shot samples" \
+  "GAN-INT-CLS samples for captions of unseen classes, a row per caption (label zsN: the captions are below)." \
+  zeroshot-captions zeroshot-png
+item captions zeroshot-captions.tsv "Zero-shot samples: the captions" \
+  "The first caption of some test images (classes no GAN and no text encoder saw)." zeroshot-captions
+
+{
+  echo '<h2>Every command, in the order the stages ran</h2>'
+  echo '<pre>'
+  # shellcheck disable=SC2012
+  ls -tr "$cmd" | while read -r f; do echo "# $f"; esc < "$cmd/$f"; done
+  echo '</pre>'
+  echo '</body></html>'
+} >> "$html"
+{
+  echo '## Every command, in the order the stages ran'
+  echo
+  echo '```sh'
+  # shellcheck disable=SC2012
+  ls -tr "$cmd" | while read -r f; do echo "# $f"; cat "$cmd/$f"; done
+  echo '```'
+} >> "$md"
+mv "$html" "$res/index.html"
+mv "$md" "$res/index.md"
