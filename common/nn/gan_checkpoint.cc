@@ -39,7 +39,13 @@ EmbeddingNorm embedding_norm(const Checkpoint& ck, long long emb_dim) {
   EmbeddingNorm norm;
   const bool has_mean = ck.contains(kEmbeddingNormMean);
   const auto it = ck.metadata.find(kEmbeddingNormScale);
-  if (!has_mean && it == ck.metadata.end()) return norm;
+  if (!has_mean && it == ck.metadata.end()) {
+    const auto mode = ck.metadata.find("train.embedding_norm");
+    if (mode != ck.metadata.end() && mode->second != "none")
+      fail<InputError>("{}: train.embedding_norm is '{}' but the checkpoint holds no {} and {} (re-saved without "
+                       "them?)", ck.source(), mode->second, kEmbeddingNormMean, kEmbeddingNormScale);
+    return norm;
+  }
   if (!has_mean || it == ck.metadata.end())
     fail<InputError>("{}: has only one of the tensor {} and the metadata {}", ck.source(), kEmbeddingNormMean,
                      kEmbeddingNormScale);

@@ -1,7 +1,7 @@
 // GAN checkpoints: one safetensors file with the generator and discriminator under the names of
 // the PyTorch module tests/torch/t2i_nets.py:TextToImageGAN ("generator.up0.weight",
 // "discriminator.bn1.running_var", ...), so
-//     model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optimizer.")})
+//     model.load_state_dict({k: v for k, v in tensors.items() if k.startswith(("generator.", "discriminator."))})
 // loads it in PyTorch; optionally each net's Adam state ("optimizer.generator.<param>.exp_avg",
 // ".exp_avg_sq", "optimizer.generator.step"), and the embedding standardisation train-gan
 // measured ("embedding_norm.mean", see EmbeddingNorm; leave it out of load_state_dict too).
@@ -46,8 +46,9 @@ struct EmbeddingNorm {
 inline constexpr const char* kEmbeddingNormMean = "embedding_norm.mean";
 inline constexpr const char* kEmbeddingNormScale = "embedding_norm.scale";
 
-// The checkpoint's standardisation (the identity if it has none); InputError if it is malformed
-// or not of emb_dim values.
+// The checkpoint's standardisation (the identity if it has none); InputError if it is malformed,
+// not of emb_dim values, or missing where train.embedding_norm says "standardize" (a checkpoint
+// whose weights were re-saved without it: G would get raw embeddings and ignore the text).
 EmbeddingNorm embedding_norm(const Checkpoint& ck, long long emb_dim);
 
 // Writes atomically. The optimisers may be null (a model for inference).

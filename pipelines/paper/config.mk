@@ -66,9 +66,13 @@ endif
 # ---- Shared by every preset (after the presets, which may set any of them first) ----
 SEED ?= 1
 LOAD_SIZE ?= 76
+# More pack-images options (pipelines/cub: the bounding-box crop).
+PACK_OPTS ?=
+# The page's name for a DATA folder (pipelines/cub, pipelines/flowers set it).
+DATASET_NAME ?= the dataset
 BACKEND ?=
 VARIANTS := gan cls int int-cls
-# Figure 3: captions of the first images (every FIG3_STRIDE-th) of the seen (trainval) and
+# Figure 3: captions of the first images (every FIG3_STRIDE-th from the first) of the seen (trainval) and
 # unseen (test) classes, FIG3_SAMPLES samples each, the same z for every variant.
 FIG3_CAPTIONS ?= 3
 FIG3_STRIDE ?= 37
@@ -80,8 +84,10 @@ FIG8_ROWS ?= 3
 # Figure 6: real query images of unseen classes, their style z from invert-style, rendered with
 # each figure-3 caption.
 FIG6_QUERIES ?= 4
-# Zero-shot samples: the first caption of every ZS_STRIDE-th test image, ZS_SAMPLES each.
+# Zero-shot samples: the first caption of every ZS_STRIDE-th test image from the
+# (ZS_OFFSET mod ZS_STRIDE + 1)-th on (not figure 3's), ZS_SAMPLES each.
 ZS_CAPTIONS ?= 8
 ZS_STRIDE ?= 11
+ZS_OFFSET ?= 1
 ZS_SAMPLES ?= 6
 

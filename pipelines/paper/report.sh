@@ -2,11 +2,18 @@
 # The results page of the paper recipe: OUT/results/index.html and its Markdown twin index.md,
 # every figure and table of the run, each captioned with the commands that made it (recorded by
 # the Makefile in OUT/cmd/NAME.sh as the stages ran).
-#   report.sh OUT PRESET "VARIANTS"
+#   report.sh OUT PRESET "VARIANTS" "PROBE_VARIANTS" ["DATASET" ["SKIP"]]
+# DATASET: the name and folder of a DATA run (empty: the synthetic birds); SKIP: sections not
+# made for it (eval, fig7), noted on the page.
+# A stage whose command was not recorded (OUT/cmd/NAME.sh missing) fails the page with one line
+# naming it, after every section was tried; nothing is written then.
 # The $(prefixed ...) lists of stage names split into words on purpose.
 # shellcheck disable=SC2046
 set -euo pipefail
-out=$1 preset=$2 variants=$3
+[ $# -ge 4 ] && [ $# -le 6 ] || { echo "usage: report.sh OUT PRESET VARIANTS PROBE_VARIANTS [DATASET [SKIP]]" >&2; exit 1; }
+out=$1 preset=$2 variants=$3 probes=$4 dataset=${5:-} skip=" ${6:-} "
+what=${dataset:-the synthetic birds}
+skipped() { [[ "$skip" == *" $1 "* ]]; }
 res=$out/results cmd=$out/cmd
 html=$res/index.html.tmp md=$res/index.md.tmp
 
@@ -23,13 +30,16 @@ tsv_md() {
                 if (NR == 1) { printf "|"; for (i = 1; i <= NF; i++) printf " --- |"; print "" } }' "$1"
 }
 
-# The commands of stage names (a missing one is an error: the page would lie).
+# The stages the page quotes (for the final list) and those without a recorded command (an
+# error, reported once at the end: the page would lie).
+used=() missing=()
+# The commands of stage names (checked by item first).
 commands() {
   local n
   for n in "$@"; do
-    [ -s "$cmd/$n.sh" ] || { echo "report.sh: no recorded command $cmd/$n.sh" >&2; exit 1; }
-    cat "$cmd/$n.sh"
+    [ -s "$cmd/$n.sh" ] && cat "$cmd/$n.sh"
   done
+  return 0
 }
 cmd_html() { echo '<pre>'; commands "$@" | esc; echo '</pre>'; }
 cmd_md() { echo '```sh'; commands "$@"; echo '```'; }
@@ -38,6 +48,11 @@ cmd_md() { echo '```sh'; commands "$@"; echo '```'; }
 item() {
   local kind=$1 file=$2 title=$3 text=$4; shift 4
   [ -s "$res/$file" ] || { echo "report.sh: $res/$file is missing or empty" >&2; exit 1; }
+  local n
+  for n in "$@"; do
+    [[ " ${used[*]} " == *" $n "* ]] || used+=("$n")
+    [ -s "$cmd/$n.sh" ] || [[ " ${missing[*]} " == *" $n "* ]] || missing+=("$n")
+  done
   {
     echo "<h2>$(esc <<< "$title")</h2>"
     echo "<p>$(esc <<< "$text")</p>"
@@ -82,11 +97,8 @@ prefixed() { local p=$1 v; shift; for v in "$@"; do echo "$p-$v"; done; }
 # shellcheck disable=SC2086
 set -- $variants
 all_variants=("$@")
-probe_variants=()
-for f in "$out"/data/probe-z-*.t2i; do
-  [ -e "$f" ] || continue
-  v=${f##*/probe-z-}; probe_variants+=("${v%.t2i}")
-done
+# shellcheck disable=SC2206
+probe_variants=($probes)
 
 cat > "$html" <<EOF
 <!DOCTYPE html>
@@ -99,22 +111,27 @@ table { border-collapse: collapse; font-size: 0.85em; display: block; overflow-x
 td, th { border: 1px solid #ccc; padding: 0.2em 0.4em; text-align: left; }
 pre { background: #f4f4f4; padding: 0.5em; overflow-x: auto; font-size: 0.8em; }
 </style></head><body>
-<h1>t2igan: the paper's experiments on the synthetic birds (PRESET=$preset)</h1>
+<h1>t2igan: the paper's experiments on $(esc <<< "$what") (PRESET=$preset)</h1>
 <p>Reed et al. 2016, "Generative Adversarial Text to Image Synthesis", reproduced by
 pipelines/paper/Makefile; made $(date -u '+%Y-%m-%d %H:%M UTC'). The judge of the evaluation
-table is a classifier trained here on the real rendered images (train-judge), not Inception.</p>
+table is a classifier trained here on the dataset's real images (train-judge), not Inception.</p>
 EOF
 cat > "$md" <<EOF
-# t2igan: the paper's experiments on the synthetic birds (PRESET=$preset)
+# t2igan: the paper's experiments on $what (PRESET=$preset)
 
 Reed et al. 2016, "Generative Adversarial Text to Image Synthesis", reproduced by
 pipelines/paper/Makefile; made $(date -u '+%Y-%m-%d %H:%M UTC'). The judge of the evaluation
-table is a classifier trained here on the real rendered images (train-judge), not Inception.
+table is a classifier trained here on the dataset's real images (train-judge), not Inception.
 
 EOF
 
-item txt check.txt "The dataset" \
-  "The rendered birds, checked as any CUB-200-2011 folder." birds check
+if [ -z "$dataset" ]; then
+  item txt check.txt "The dataset" \
+    "The rendered birds, checked as any CUB-200-2011 folder." birds check
+else
+  item txt check.txt "The dataset" \
+    "$dataset, given as DATA (not rendered), checked by check-dataset." birds check
+fi
 item txt zeroshot.txt "Text encoder: zero-shot accuracy" \
   "The char-CNN-RNN text encoder trained on the seen (trainval) classes, evaluated on the unseen (test) classes: top-1 accuracy and AP@50." \
   images-trainval captions-trainval text images-test captions-test zeroshot
@@ -130,27 +147,51 @@ item png fig8-style.png "Figure 8 (right): style interpolation" \
 item png fig6.png "Figure 6: style transfer" \
   "A real query image of an unseen class in the first column; its z predicted by the style encoder of GAN-INT-CLS, rendered with each figure-3 caption in the next columns." \
   style-int-cls fig6-queries fig6-z fig6
+if ! skipped fig7; then
 item png fig7-roc.png "Figure 7: disentangling, ROC curves" \
   "Do vectors tell images of the same pose or background from different ones? The style encoders' z of the test images against the mean caption embedding (caption), a curve per model." \
   emb-mean-test $(prefixed style "${probe_variants[@]}") $(prefixed probe-z "${probe_variants[@]}") probe
 item tsv probe.tsv "Section 5.3: AU-ROC" \
   "AU-ROC mean and standard deviation over the folds, per vector stream and task." probe
 also roc.tsv "the ROC curves' points (vectors, task, fpr, tpr, threshold)"
+fi
+if ! skipped eval; then
 item tsv eval.tsv "The evaluation table" \
-  "Samples of every variant from the captions of held-out images of seen and unseen classes, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity); the row real is the same held-out real images: the ceiling." \
+  "Samples of every variant from the captions of CUB's test-split images, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity). seen: images of the training classes, whose images and captions the GANs and the text encoder trained on (held out only from the judge); unseen: images of the held-out classes, which no model saw. The column real is the same real images: the ceiling." \
   images-cub-train images-cub-test judge emb-mean-cub-test eval-emb eval-real \
   $(prefixed eval-samples "${all_variants[@]}") $(prefixed eval "${all_variants[@]}") eval-table
+fi
 item png zeroshot.png "Zero-shot samples" \
   "GAN-INT-CLS samples for captions of unseen classes, a row per caption (label zsN: the captions are below)." \
   zeroshot-captions zeroshot-png
 item captions zeroshot-captions.tsv "Zero-shot samples: the captions" \
   "The first caption of some test images (classes no GAN and no text encoder saw)." zeroshot-captions
 
+# note TITLE TEXT: a section without a file or command.
+note() {
+  { echo "<h2>$(esc <<< "$1")</h2>"; echo "<p>$(esc <<< "$2")</p>"; } >> "$html"
+  { echo "## $1"; echo; echo "$2"; echo; } >> "$md"
+}
+notrun=()
+skipped fig7 && notrun+=("figure 7 and section 5.3 (the disentangling probe needs part locations, parts/part_locs.txt, for its pose labels)")
+skipped eval && notrun+=("the evaluation table (the judge learns CUB's attributes, attributes/image_attribute_labels.txt, on CUB's image split, train_test_split.txt)")
+if [ ${#notrun[@]} -gt 0 ]; then
+  note "Not made for this dataset" "$what has none of these files, so this page has no $(printf '%s; ' "${notrun[@]}" | sed 's/; $//')."
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  rm -f "$html" "$md"
+  echo "report.sh: no recorded command for stage(s) ${missing[*]} (in $cmd/): run make for them again (or make clean, then make)" >&2
+  exit 1
+fi
+
+# The commands of the stages above (not leftovers of other settings), oldest first.
+ordered=()
+while read -r f; do ordered+=("$f"); done < <(cd "$cmd" && ls -tr -- $(printf '%s.sh\n' "${used[@]}"))
 {
   echo '<h2>Every command, in the order the stages ran</h2>'
   echo '<pre>'
-  # shellcheck disable=SC2012
-  ls -tr "$cmd" | while read -r f; do echo "# $f"; esc < "$cmd/$f"; done
+  for f in "${ordered[@]}"; do echo "# $f"; esc < "$cmd/$f"; done
   echo '</pre>'
   echo '</body></html>'
 } >> "$html"
@@ -158,8 +199,7 @@ item captions zeroshot-captions.tsv "Zero-shot samples: the captions" \
   echo '## Every command, in the order the stages ran'
   echo
   echo '```sh'
-  # shellcheck disable=SC2012
-  ls -tr "$cmd" | while read -r f; do echo "# $f"; cat "$cmd/$f"; done
+  for f in "${ordered[@]}"; do echo "# $f"; cat "$cmd/$f"; done
   echo '```'
 } >> "$md"
 mv "$html" "$res/index.html"

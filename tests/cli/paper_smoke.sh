@@ -1,13 +1,49 @@
 #!/usr/bin/env bash
 # The paper recipe (pipelines/paper) end to end at PRESET=smoke, so it cannot rot: every figure
-# and table is made and non-empty, the results page references only files that exist, a second
-# make -j2 does nothing, and (where Debian's chromium is installed) the page renders headless.
+# and table is made with the shapes its settings give, the results page references only files
+# that exist, a second make -j2 does nothing, a changed setting or tool re-runs only the stages
+# that use it, an interrupted training resumes, and (where Debian's chromium is installed) the
+# page renders headless. Also pick-captions.sh at the cpu preset's size.
 . "$(dirname "$0")/lib.sh"
+paper="$T2I_SRC/pipelines/paper"
+
+# ---- pick-captions.sh (figure 3's and the zero-shot captions): one awk, no SIGPIPE at the cpu
+# preset's 2250 trainval images x 10 captions; every stride from 1 works ----
+seq 1 2250 | awk '{ for (c = 1; c <= 10; c++) printf "img%04d\tcaption %d of image %d\n", $1, c, $1 }' > "$TMP/caps.tsv"
+pick() { ( set -o pipefail; "$paper/pick-captions.sh" "$@" ); }
+[ "$(pick "$TMP/caps.tsv" 37 0 3 seen | tr '\n' '|')" = \
+  "seen1	caption 1 of image 1|seen2	caption 1 of image 38|seen3	caption 1 of image 75|" ] \
+  || fail "pick-captions.sh stride 37: $(pick "$TMP/caps.tsv" 37 0 3 seen)"
+[ "$(pick "$TMP/caps.tsv" 1 0 2 s | cut -f2 | tr '\n' '|')" = "caption 1 of image 1|caption 1 of image 2|" ] \
+  || fail "pick-captions.sh stride 1 offset 0"
+[ "$(pick "$TMP/caps.tsv" 1 1 2 s | cut -f2 | tr '\n' '|')" = "caption 1 of image 1|caption 1 of image 2|" ] \
+  || fail "pick-captions.sh stride 1 offset 1 (mod 1: 0)"
+[ "$(pick "$TMP/caps.tsv" 2 1 2 zs | tr '\n' '|')" = "zs1	caption 1 of image 2|zs2	caption 1 of image 4|" ] \
+  || fail "pick-captions.sh stride 2 offset 1: $(pick "$TMP/caps.tsv" 2 1 2 zs)"
+[ "$(pick "$TMP/caps.tsv" 11 1 8 zs | wc -l)" -eq 8 ] || fail "pick-captions.sh stride 11: not 8 captions"
+rc=0; pick "$TMP/caps.tsv" 1000 0 4 x > /dev/null 2> "$TMP/err" || rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] || fail "pick-captions.sh with too few images: rc $rc, $(cat "$TMP/err")"
+pass "pick-captions.sh: strides 1, 2, 11, 37 at 22500 captions; too few images fail in one line"
+
+# ---- The smoke run. The tools come from a folder of links (a test below makes one newer); make
+# runs with no config.mk setting, OUT, BIN, DATA or make flags from the environment ----
+mkdir "$TMP/bin"
+for t in "$T2I_BIN"/*; do [ -f "$t" ] && [ -x "$t" ] && ln -s "$t" "$TMP/bin/"; done
+unset_env=()
+for v in $(grep -oE '^[A-Z0-9_]+ *[?:]?=' "$paper/config.mk" | grep -oE '^[A-Z0-9_]+' | sort -u) \
+         OUT BIN DATA MAKEFLAGS MFLAGS GNUMAKEFLAGS MAKELEVEL; do
+  unset_env+=(-u "$v")
+done
 out="$TMP/out"
-args=(PRESET=smoke OUT="$out" BIN="$T2I_BIN")
-make -C "$T2I_SRC/pipelines/paper" "${args[@]}" -j2 all report > "$TMP/make.log" 2>&1 \
+args=(PRESET=smoke OUT="$out" BIN="$TMP/bin")
+mk() { env "${unset_env[@]}" make -C "$paper" "${args[@]}" "$@"; }
+mk -j2 all report > "$TMP/make.log" 2>&1 \
   || { tail -n 40 "$TMP/make.log"; for f in "$out"/log/*.log; do echo "== $f"; tail -n 5 "$f"; done; fail "paper pipeline (smoke)"; }
 res="$out/results"
+[ -z "$(find "$out" -name '*.part')" ] || fail "a finished run left .part files: $(find "$out" -name '*.part')"
+for s in text gan-int style-cls; do
+  grep -q -- "-o [^ ]*\.st\.part " "$out/cmd/$s.sh" || fail "$s trains into its final path: $(cat "$out/cmd/$s.sh")"
+done
 
 # Every figure and table, non-empty; the figures are PNGs.
 for f in check.txt zeroshot.txt fig3-captions.tsv fig3.png fig8-sentence.png fig8-style.png fig6.png \
@@ -28,15 +64,47 @@ fig3=$(shape "$res/fig3.png")
 # Figure 6: the query and one image per caption in each row.
 fig6=$(shape "$res/fig6.png")
 [ "$fig6" = "[3,$((2 + 2 * 66)),$((2 + (n + 1) * 66))]" ] || fail "fig6.png is $fig6"
+# Figure 8 (smoke: FIG8_ROWS 2, FIG8_STEPS 5): sentence, a row per z, no labels; style, a row per
+# caption with its label (a column wider than the tiles, narrower than two).
+fig8=$(shape "$res/fig8-sentence.png")
+[ "$fig8" = "[3,$((2 + 2 * 66)),$((2 + 5 * 66))]" ] || fail "fig8-sentence.png is $fig8, expected 2 x 5 tiles"
+# labelled SHAPE ROWS COLS: ROWS rows and COLS columns of 64-pixel tiles and a label column
+# (narrower than 4 tiles); sets W to the width.
+labelled() {
+  local h
+  IFS=, read -r _ h W <<< "${1//[][]/}"
+  [ "$h" -eq $((2 + $2 * 66)) ] && [ "$W" -gt $((2 + $3 * 66)) ] && [ "$W" -lt $((2 + ($3 + 4) * 66)) ]
+}
+labelled "$(shape "$res/fig8-style.png")" 2 5 || fail "fig8-style.png is $(shape "$res/fig8-style.png"), expected 2 x 5 tiles and labels"
+labelled "$fig3" $((4 * n)) 4 || fail "fig3.png is $fig3, expected $((4 * n)) x 4 tiles and labels"
+fig3_w=$W
+# Zero-shot (ZS_CAPTIONS 4, ZS_SAMPLES 3).
+[ "$(grep -c . "$res/zeroshot-captions.tsv")" -eq 4 ] || fail "zeroshot-captions.tsv: $(cat "$res/zeroshot-captions.tsv")"
+labelled "$(shape "$res/zeroshot.png")" 4 3 || fail "zeroshot.png is $(shape "$res/zeroshot.png"), expected 4 x 3 tiles and labels"
+# Figure 3's samples of every variant come from the one z file: each command passes it, and each
+# variant's keys are its keys (caption/sample).
+keys() { tensor-info --no-stats "$1" | awk -F'\t' 'NR > 1 && !/^#/ {print $1}'; }
+keys "$out/data/fig3-z.t2i" > "$TMP/z-keys"
+[ "$(wc -l < "$TMP/z-keys")" -eq $((4 * n)) ] || fail "fig3-z.t2i has $(wc -l < "$TMP/z-keys") z's, expected $((4 * n))"
+for v in gan cls int int-cls; do
+  grep -q -- "--z $out/data/fig3-z.t2i " "$out/cmd/fig3-$v.sh" || fail "fig3-$v was not made from fig3-z.t2i: $(cat "$out/cmd/fig3-$v.sh")"
+  keys "$out/data/fig3-$v.t2i" | sed "s/^$v://" | cmp -s - "$TMP/z-keys" || fail "fig3-$v.t2i's keys are not fig3-z.t2i's"
+done
 
 # The tables: the four variants and the real ceiling in eval.tsv; the probe of two style encoders
 # and the caption baseline on both tasks.
 [ "$(head -n 1 "$res/eval.tsv")" = "$(printf 'metric\tgan\tcls\tint\tint-cls\treal')" ] || fail "eval.tsv columns: $(head -n 1 "$res/eval.tsv")"
 for m in r_precision attribute_accuracy judge_fd judge_is diversity; do
-  for s in seen unseen; do
-    grep -qP "^$m\\.$s\t[0-9.]+\t" "$res/eval.tsv" || fail "eval.tsv has no $m.$s row: $(cat "$res/eval.tsv")"
+  for s in all seen unseen; do
+    grep -qP "^$m\\.$s\t" "$res/eval.tsv" || fail "eval.tsv has no $m.$s row: $(cat "$res/eval.tsv")"
   done
 done
+# A number in every variant's column of every row, and in the real column but for judge_fd and
+# diversity (no real value: "-").
+bad=$(awk -F'\t' 'NR > 1 { for (i = 2; i <= 5; i++) if ($i !~ /^-?[0-9]+(\.[0-9]+)?$/) print $1 ":" i;
+                            if ($1 ~ /^(judge_fd|diversity)\./ ? $6 != "-" : $6 !~ /^-?[0-9]+(\.[0-9]+)?$/) print $1 ":real";
+                            if (NF != 6) print $1 ":NF" }' "$res/eval.tsv")
+[ -z "$bad" ] || fail "eval.tsv cells without the expected number: $bad"
 [ "$(awk -F'\t' 'NR > 1 {print $1 ":" $2}' "$res/probe.tsv" | sort | tr '\n' ' ')" = \
   "caption:background caption:pose cls:background cls:pose int-cls:background int-cls:pose " ] \
   || fail "probe.tsv: $(cat "$res/probe.tsv")"
@@ -49,6 +117,12 @@ for r in $refs; do
   [[ "$r" != /* && "$r" != *..* && "$r" != *:* ]] || fail "index.html references $r outside results/"
   [ -s "$res/$r" ] || fail "index.html references $r, which does not exist"
 done
+mdrefs=$(grep -oE '\]\([^)]*\)' "$res/index.md" | sed -E 's/^\]\((.*)\)$/\1/' | sort -u)
+[ "$(echo "$mdrefs" | wc -w)" -ge 11 ] || fail "index.md links too few files: $mdrefs"
+for r in $mdrefs; do
+  [[ "$r" != /* && "$r" != *..* && "$r" != *:* ]] || fail "index.md links $r outside results/"
+  [ -s "$res/$r" ] || fail "index.md links $r, which does not exist"
+done
 for f in fig3.png fig8-sentence.png fig8-style.png fig6.png fig7-roc.png zeroshot.png; do
   grep -q "src=\"$f\"" "$res/index.html" || fail "index.html does not show $f"
   grep -q "($f)" "$res/index.md" || fail "index.md does not show $f"
@@ -57,17 +131,78 @@ for t in train-text train-gan invert-style probe-disentangle eval-images generat
   grep -qE "(^ *|\| )$t " "$res/index.md" || fail "index.md quotes no $t command"
 done
 [ "$(grep -c '^<h2>' "$res/index.html")" = "$(grep -c '^## ' "$res/index.md")" ] || fail "index.html and index.md differ in sections"
+# The evaluation's seen captions are training captions (held out from the judge only).
+grep -q 'seen: images of the training classes, whose images and captions the GANs and the text encoder trained on (held out only from the judge)' "$res/index.md" \
+  || fail "index.md: the evaluation table's caption does not say the seen captions are training captions"
 
 # A finished run: make -j2 again has nothing to do, and rewrites nothing.
 touch "$TMP/before"
 sleep 1
-make -C "$T2I_SRC/pipelines/paper" "${args[@]}" -j2 all report > "$TMP/again.log" 2>&1 || { cat "$TMP/again.log"; fail "second make"; }
+mk -j2 all report > "$TMP/again.log" 2>&1 || { cat "$TMP/again.log"; fail "second make"; }
 for t in all report; do
   grep -q "Nothing to be done for '$t'" "$TMP/again.log" || fail "a second make did work: $(cat "$TMP/again.log")"
 done
-changed=$(find "$out" -newer "$TMP/before" -print)
+# (opts/ itself: the settings are written to a new file there and compared at every make.)
+changed=$(find "$out" -newer "$TMP/before" ! -path "$out/opts" -print)
 [ -z "$changed" ] || fail "a second make rewrote: $changed"
 pass "paper pipeline (smoke): every figure and table, the page's references, nothing to redo"
+
+# make -q sees a changed setting without recording it (a later plain make still has nothing to do).
+rc=0; mk -q all GAN_EPOCHS=2 > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "make -q GAN_EPOCHS=2 exited $rc, expected 1 (work to do)"
+mk -q all report > /dev/null 2>&1 || fail "make -q GAN_EPOCHS=2 changed the recorded settings"
+
+# clean only alone: make -j clean all would remove OUT under running stages.
+rc=0; mk clean all > "$TMP/clean.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'run it on its own' "$TMP/clean.log" && [ -s "$res/index.html" ] \
+  || fail "make clean all: rc $rc, $(cat "$TMP/clean.log")"
+
+# The page lists the commands of its own stages only (not a leftover of other settings), the
+# probe variants it is given; a missing command fails it in one line, writing nothing.
+echo 'leftover-command --from-an-old-run' > "$out/cmd/probe-z-gan.sh"
+touch "$out/data/probe-z-gan.t2i"
+cp -p "$res/index.md" "$TMP/index.md"
+bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" 2> "$TMP/report.err" || fail "report.sh: $(cat "$TMP/report.err")"
+! grep -q 'leftover-command' "$res/index.md" "$res/index.html" || fail "the page quotes a leftover command file"
+mv "$out/cmd/fig6.sh" "$TMP/fig6.sh"
+rc=0; bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" > /dev/null 2> "$TMP/report.err" || rc=$?
+[ "$rc" -eq 1 ] && [ "$(wc -l < "$TMP/report.err")" -eq 1 ] && grep -q 'stage(s) fig6 ' "$TMP/report.err" \
+  || fail "report.sh without cmd/fig6.sh: rc $rc, $(cat "$TMP/report.err")"
+[ -z "$(find "$res" -name '*.tmp')" ] || fail "report.sh left temporary files"
+mv "$TMP/fig6.sh" "$out/cmd/fig6.sh"
+rm "$out/cmd/probe-z-gan.sh" "$out/data/probe-z-gan.t2i"
+cp -p "$TMP/index.md" "$res/index.md"
+pass "report.sh: its stages' commands only; a missing one fails in one line"
+
+# ran SINCE: the stages whose command was recorded after the file SINCE, sorted.
+ran() { find "$out/cmd" -name '*.sh' -newer "$1" -printf '%f\n' | sed 's/\.sh$//' | sort | tr '\n' ' '; }
+# A changed setting re-runs the stages that use it and those after them, nothing else.
+touch "$TMP/before"; sleep 1
+args+=(FIG3_SAMPLES=5)
+mk -j2 all report > "$TMP/fig3.log" 2>&1 || { cat "$TMP/fig3.log"; fail "make FIG3_SAMPLES=5"; }
+[ "$(ran "$TMP/before")" = "fig3-cls fig3-gan fig3-int fig3-int-cls fig3-png fig3-z fig8-sentence fig8-style fig8-style-z " ] \
+  || fail "FIG3_SAMPLES=5 re-ran: $(ran "$TMP/before")"
+[ "$res/index.html" -nt "$TMP/before" ] || fail "FIG3_SAMPLES=5 did not remake the page"
+labelled "$(shape "$res/fig3.png")" $((4 * n)) 5 && [ "$W" -eq $((fig3_w + 66)) ] || fail "fig3.png with FIG3_SAMPLES=5 is $(shape "$res/fig3.png")"
+# A newer tool re-runs the stages that run it.
+touch "$TMP/before"; sleep 1
+rm "$TMP/bin/montage"; cp "$T2I_BIN/montage" "$TMP/bin/montage"
+mk -j2 all report > "$TMP/tool.log" 2>&1 || { cat "$TMP/tool.log"; fail "make with a newer montage"; }
+[ "$(ran "$TMP/before")" = "fig3-png fig6 fig8-sentence fig8-style zeroshot-png " ] \
+  || fail "a newer montage re-ran: $(ran "$TMP/before")"
+pass "a changed setting (FIG3_SAMPLES) or tool (montage) re-runs the stages that use it, nothing else"
+
+# An interrupted training (its checkpoint in gan-int.st.part, newer than its inputs and
+# settings) resumes; the model appears under its name only when the training is done.
+mv "$out/data/gan-int.st" "$out/data/gan-int.st.part"; touch "$out/data/gan-int.st.part"
+mk "$out/data/gan-int.st" > "$TMP/resume.log" 2>&1 || { cat "$TMP/resume.log"; fail "make after an interrupted train-gan"; }
+grep -q -- '-o [^ ]*/gan-int\.st\.part --resume ' "$out/cmd/gan-int.sh" || fail "train-gan did not resume: $(cat "$out/cmd/gan-int.sh")"
+[ -s "$out/data/gan-int.st" ] && [ ! -e "$out/data/gan-int.st.part" ] || fail "gan-int.st.part was not renamed"
+# A .part older than its inputs is not resumed: a new training.
+mv "$out/data/gan-int.st" "$out/data/gan-int.st.part"; touch -d '2000-01-01' "$out/data/gan-int.st.part"
+mk "$out/data/gan-int.st" > "$TMP/resume.log" 2>&1 || { cat "$TMP/resume.log"; fail "make after a stale gan-int.st.part"; }
+! grep -q -- '--resume' "$out/cmd/gan-int.sh" || fail "train-gan resumed a stale .part: $(cat "$out/cmd/gan-int.sh")"
+pass "train-gan trains into gan-int.st.part, resumes it, starts again when it is stale"
 
 # The page in headless Chromium (Debian's chromium), where it is installed.
 browser=$(command -v chromium || true)

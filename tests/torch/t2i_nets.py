@@ -133,7 +133,10 @@ class Discriminator(nn.Module):
 
 class TextToImageGAN(nn.Module):
     """Both nets under the names t2igan's GAN checkpoints use ("generator.up0.weight", ...):
-    model.load_state_dict(weights) with weights = the checkpoint's tensors minus "optimizer.*"."""
+    model.load_state_dict(weights) with weights = the checkpoint's tensors named "generator.*" and
+    "discriminator.*" (leaving out "optimizer.*" and "embedding_norm.mean"). A train-gan checkpoint
+    may hold an embedding standardisation: feed G (emb - mean) * scale with mean = the tensor
+    "embedding_norm.mean" and scale = float(metadata["embedding_norm.scale"]) (see train-gan(1))."""
 
     def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, ndf=64, arch="plain"):
         super().__init__()

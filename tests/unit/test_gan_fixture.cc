@@ -258,3 +258,19 @@ TEST(EmbeddingNormTest, MeasureApplyAndRoundTrip) {
 
 }  // namespace
 }  // namespace t2i::nn
+
+namespace t2i::nn {
+namespace {
+
+// A checkpoint that says it was trained on standardised embeddings but lost them (weights
+// re-saved elsewhere) is refused, not silently fed raw embeddings.
+TEST(EmbeddingNormTest, StandardizeWithoutStoredNormRefused) {
+  Checkpoint ck;
+  ck.metadata["train.embedding_norm"] = "standardize";
+  EXPECT_THROW(embedding_norm(ck, 4), InputError);
+  ck.metadata["train.embedding_norm"] = "none";
+  EXPECT_TRUE(embedding_norm(ck, 4).identity());
+}
+
+}  // namespace
+}  // namespace t2i::nn
