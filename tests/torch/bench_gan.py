@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch CPU benchmark of the t2igan GAN-CLS networks (counterpart of the C++ bench-gan).
+"""PyTorch benchmark (CPU, or the GPU with --device cuda) of the t2igan GAN-CLS networks (counterpart of the C++ bench-gan).
 
 Measures, for one architecture:
   * one full GAN-CLS training iteration (G forward, D step on real/wrong/fake, G step; Adam),
@@ -8,7 +8,7 @@ Measures, for one architecture:
   * peak resident memory of the process (ru_maxrss).
 
 stdout: exactly one tab-separated line
-  bench  impl=pytorch  backend=cpu  arch=..  batch=..  threads=..  iter_median_s=..  iter_best_s=..
+  bench  impl=pytorch  backend=cpu|cuda  arch=..  batch=..  threads=..  iter_median_s=..  iter_best_s=..
   gen_images_per_s=..  peak_rss_mib=..
 stderr: human-readable progress: torch version, mkldnn, threads, the BLAS libraries loaded, and
 how many cores other processes used meanwhile (the machine is shared and noisy).
@@ -20,6 +20,13 @@ tests/torch/run-bench-compare does this by itself when that directory exists.
 
   /usr/bin/python3 tests/torch/bench_gan.py --arch plain|v2 [--ngf N] [--ndf 64] [--batch 64]
                    [--threads 2] [--iters 5] [--warmup 2] [--seed 0] [--flush-denormal]
+                   [--device cpu|cuda] [--tf32]
+
+--device cuda runs the same networks on the GPU (weights initialised on the CPU from the same
+seed, then moved); times include a torch.cuda.synchronize(). TF32 is off for both matmul and
+cuDNN convolutions unless --tf32 (PyTorch enables it for cuDNN by default), to compare float32
+math with the t2igan cuda backend, whose TF32 is off unless T2I_CUDA_TF32=1. peak_rss_mib is
+then the peak CUDA memory allocated by PyTorch.
 """
 import argparse
 import os
@@ -101,11 +108,29 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True) (off by default)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--tf32", action="store_true", help="with --device cuda: allow TF32 tensor-core math")
     a = ap.parse_args()
     if a.ngf is None:
         a.ngf = 64 if a.arch == "plain" else 128
     if a.iters < 1 or a.warmup < 0 or a.batch < 2 or a.threads < 1:
         ap.error("need --iters >= 1, --warmup >= 0, --batch >= 2, --threads >= 1")
+
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            log("bench_gan.py: --device cuda but this PyTorch has no usable CUDA (torch %s, built with CUDA %s)" % (
+                torch.__version__, torch.version.cuda))
+            return 3
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
+        torch.backends.cudnn.benchmark = True
+        log("device: %s, CUDA %s, cuDNN %s, tf32 %s" % (torch.cuda.get_device_name(0), torch.version.cuda,
+                                                        torch.backends.cudnn.version(), "on" if a.tf32 else "off"))
+    dev = torch.device(a.device)
+
+    def sync():
+        if a.device == "cuda":
+            torch.cuda.synchronize()
 
     torch.set_num_threads(a.threads)
     if a.flush_denormal and not torch.set_flush_denormal(True):
@@ -125,6 +150,8 @@ def main():
     with torch.no_grad():
         init_weights(G, gen)
         init_weights(D, gen)
+    G.to(dev)
+    D.to(dev)
     G.train()
     D.train()
     optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -135,6 +162,7 @@ def main():
     h = torch.randn(B, EMB_DIM, generator=gen)
     h_wrong = torch.randn(B, EMB_DIM, generator=gen)
     z = torch.randn(B, Z_DIM, generator=gen)
+    x, h, h_wrong, z = x.to(dev), h.to(dev), h_wrong.to(dev), z.to(dev)
 
     def train_iter():
         fake = G(z, h)
@@ -157,8 +185,10 @@ def main():
     load = ForeignLoad()
     times = []
     for i in range(a.warmup + a.iters):
+        sync()
         t0 = time.perf_counter()
         ld, lg = train_iter()
+        sync()
         dt = time.perf_counter() - t0
         warm = i < a.warmup
         if not warm:
@@ -173,8 +203,10 @@ def main():
     rates = []
     with torch.no_grad():
         for i in range(a.warmup + a.iters):
+            sync()
             t0 = time.perf_counter()
             img = G(z, h)
+            sync()
             dt = time.perf_counter() - t0
             assert img.shape == (B, 3, 64, 64)
             warm = i < a.warmup
@@ -185,8 +217,10 @@ def main():
     fl = load.cores()
     log("other processes used %s cores on average during generation" % ("?" if fl is None else "%.2f" % fl))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    if a.device == "cuda":
+        peak_mib = torch.cuda.max_memory_allocated() / 2.0**20
     fields = [
-        "bench", "impl=pytorch", "backend=cpu", "arch=%s" % a.arch, "batch=%d" % B, "threads=%d" % a.threads,
+        "bench", "impl=pytorch", "backend=%s" % a.device, "arch=%s" % a.arch, "batch=%d" % B, "threads=%d" % a.threads,
         "iter_median_s=%.4f" % statistics.median(times), "iter_best_s=%.4f" % min(times),
         "gen_images_per_s=%.1f" % statistics.median(rates), "peak_rss_mib=%.0f" % peak_mib,
     ]

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "nn/backend.h"
+#include "nn/cuda_backend.h"
 #include "nn/ref_backend.h"
 
 namespace t2i::nn {
@@ -901,13 +902,35 @@ TEST_P(BackendOps, CpuMatchesRef) {
   expect_agree(got, want, c.tol, "cpu");
 }
 
+// cuda against ref, where a CUDA build meets a device; skipped (never passed) elsewhere.
+#define T2I_SKIP_WITHOUT_CUDA()                                            \
+  do {                                                                     \
+    std::string why_;                                                      \
+    if (!cuda_backend_available(&why_)) GTEST_SKIP() << "cuda: " << why_; \
+  } while (0)
+
+TEST_P(BackendOps, CudaMatchesRef) {
+  T2I_SKIP_WITHOUT_CUDA();
+  const OpCase& c = GetParam();
+  auto ref = make_backend("ref");
+  auto cuda = make_backend("cuda");
+  Outputs want, got;
+  c.run(*ref, want);
+  c.run(*cuda, got);
+  ASSERT_FALSE(want.empty());
+  expect_agree(got, want, c.tol, "cuda");
+}
+
 INSTANTIATE_TEST_SUITE_P(Table, BackendOps, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<OpCase>& p) { return p.param.name; });
 
 // ---- Round trips, on each backend against the host data ------------------------------------
 class RoundTrip : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { be = make_backend(GetParam()); }
+  void SetUp() override {
+    if (GetParam() == "cuda") T2I_SKIP_WITHOUT_CUDA();
+    be = make_backend(GetParam());
+  }
   std::unique_ptr<Backend> be;
   Gen g;
 };
@@ -1030,7 +1053,8 @@ TEST_P(RoundTrip, FillKeepsLayoutSoCopiesSeeIt) {
 // RuntimeError on every backend, never a silently dropped bias.
 TEST(ConvBias, ArgumentsThatDisagreeWithSpecAreRefused) {
   for (bool spec_bias : {false, true}) {
-    for (const char* name : {"ref", "cpu"}) {
+    for (const char* name : {"ref", "cpu", "cuda"}) {
+      if (std::string(name) == "cuda" && !cuda_backend_available()) continue;  // CudaConvBias reports the skip
       SCOPED_TRACE(std::string(name) + (spec_bias ? ": spec with bias, none passed" : ": spec without bias, one passed"));
       auto be = make_backend(name);
       Gen g;
@@ -1046,7 +1070,12 @@ TEST(ConvBias, ArgumentsThatDisagreeWithSpecAreRefused) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RoundTrip, ::testing::Values("ref", "cpu"),
+TEST(ConvBias, CudaChecked) {
+  T2I_SKIP_WITHOUT_CUDA();
+  SUCCEED() << "cuda ran in ArgumentsThatDisagreeWithSpecAreRefused";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RoundTrip, ::testing::Values("ref", "cpu", "cuda"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // ---- Chained networks: blocked outputs straight into the next op, forward and backward ------
@@ -1270,6 +1299,31 @@ TEST_P(Chain, CpuIsDeterministic) {
     ASSERT_EQ(first[i].second.size(), second[i].second.size());
     EXPECT_EQ(std::memcmp(first[i].second.data(), second[i].second.data(), first[i].second.size() * sizeof(float)), 0)
         << "fresh ops, run twice: " << first[i].first;
+    EXPECT_EQ(std::memcmp(first[i].second.data(), reused[i].second.data(), first[i].second.size() * sizeof(float)), 0)
+        << "same ops, second iteration: " << first[i].first;
+  }
+}
+
+TEST_P(Chain, CudaMatchesRef) {
+  T2I_SKIP_WITHOUT_CUDA();
+  auto ref = make_backend("ref");
+  auto cuda = make_backend("cuda");
+  Outputs want, got;
+  GetParam().run(*ref, want, 1);
+  GetParam().run(*cuda, got, 1);
+  expect_agree(got, want, kTol, "cuda");
+}
+
+// Same inputs, same backend, twice (and with ops reused): identical bits on cuda too.
+TEST_P(Chain, CudaIsDeterministic) {
+  T2I_SKIP_WITHOUT_CUDA();
+  auto cuda = make_backend("cuda");
+  Outputs first, reused;
+  GetParam().run(*cuda, first, 1);
+  GetParam().run(*cuda, reused, 2);
+  ASSERT_EQ(first.size(), reused.size());
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    ASSERT_EQ(first[i].second.size(), reused[i].second.size());
     EXPECT_EQ(std::memcmp(first[i].second.data(), reused[i].second.data(), first[i].second.size() * sizeof(float)), 0)
         << "same ops, second iteration: " << first[i].first;
   }

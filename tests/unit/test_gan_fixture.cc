@@ -11,6 +11,7 @@
 
 #include "checkpoint.h"
 #include "test_util.h"
+#include "nn/cuda_backend.h"
 #include "nn/gan_step.h"
 #include "nn/ref_backend.h"
 
@@ -30,6 +31,8 @@ class GanFixture : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
   const Case& c = GetParam();
+  std::string why;
+  if (c.backend == "cuda" && !cuda_backend_available(&why)) GTEST_SKIP() << "cuda: " << why;
   Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_step_" + c.arch + ".safetensors");
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
   ASSERT_EQ(arch_name(cfg.arch), c.arch);
@@ -106,7 +109,8 @@ TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GanFixture,
-                         ::testing::Values(Case{"plain", "ref"}, Case{"v2", "ref"}, Case{"plain", "cpu"}, Case{"v2", "cpu"}),
+                         ::testing::Values(Case{"plain", "ref"}, Case{"v2", "ref"}, Case{"plain", "cpu"}, Case{"v2", "cpu"},
+                                           Case{"plain", "cuda"}, Case{"v2", "cuda"}),
                          case_name);
 
 }  // namespace
