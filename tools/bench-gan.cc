@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
       prof.enabled = timed && layers;
       auto t0 = Clock::now();
       nn::StepLosses l = step.run(x, h, hw, z);
+      // The step is done when G's Adam update is: a device backend may still be running it
+      // (the loss reads only wait for D's side), so read back one updated weight.
+      float last = 0;
+      be->download(be->view(g.params().data(), 0, {1}), &last);
       double s = seconds_since(t0);
       if (!std::isfinite(l.loss_d) || !std::isfinite(l.loss_g)) fail<RuntimeError>("losses went non-finite");
       log::info("iteration {}{}: {:.3f} s, L_D {:.4f}, L_G {:.4f}", i + 1, timed ? "" : " (warm-up)", s, l.loss_d, l.loss_g);

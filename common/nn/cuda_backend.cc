@@ -192,6 +192,10 @@ struct Ctx {
         for (i64 r = 0; r < M; ++r) CK(cuk::fill(C + r * ldc, N, 0.0f, stream));
       return;
     }
+    constexpr i64 kMax = 2147483647;  // cublasSgemm takes int sizes and strides
+    if (M > kMax || N > kMax || K > kMax || lda > kMax || ldb > kMax || ldc > kMax)
+      fail<RuntimeError>("backend 'cuda': a matrix product of {} x {} x {} (strides {}, {}, {}) exceeds cuBLAS's int sizes",
+                         M, N, K, lda, ldb, ldc);
     CB(cublasSgemm(blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(N),
                    static_cast<int>(M), static_cast<int>(K), &alpha, B, static_cast<int>(ldb), A, static_cast<int>(lda),
                    &beta, C, static_cast<int>(ldc)));
