@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -30,45 +29,12 @@
 #include "progress.h"
 #include "rng.h"
 #include "stats.h"
+#include "stop_signal.h"
 #include "stream.h"
 
 namespace {
 
 using namespace t2i;
-
-// ---- signals: SIGINT / SIGTERM ask for a checkpoint at the next minibatch boundary ----------
-// (as train-gan: a second signal goes to the handlers in place before ours, file.h's, which
-// remove temporary files and then die by the signal)
-volatile std::sig_atomic_t g_stop_signal = 0;
-void (*g_prev_handler[2])(int) = {SIG_DFL, SIG_DFL};
-
-extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal != 0) {
-    void (*prev)(int) = g_prev_handler[sig == SIGINT ? 0 : 1];
-    if (prev != SIG_DFL && prev != SIG_IGN) {
-      prev(sig);
-      return;
-    }
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-    return;
-  }
-  g_stop_signal = sig;
-}
-
-void install_stop_handlers() {
-  for (int sig : {SIGINT, SIGTERM}) {
-    struct sigaction old {};
-    ::sigaction(sig, nullptr, &old);
-    if (old.sa_handler == SIG_IGN) continue;
-    if (!(old.sa_flags & SA_SIGINFO)) g_prev_handler[sig == SIGINT ? 0 : 1] = old.sa_handler;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(sig, &sa, nullptr);
-  }
-}
 
 // 64-bit FNV-1a of a file's bytes, as 16 hex digits: names the generator a style encoder was
 // trained against, so --resume and readers can tell when it was swapped.
@@ -368,11 +334,11 @@ int train(const Cli& cli, TrainOptions o) {
       std::swap(order[i - 1], order[static_cast<std::size_t>(erng.below(static_cast<int>(i)))]);
     double epoch_cos = 0;
     for (std::size_t st = (epoch == start_epoch ? start_iter : 0); st < steps; ++st) {
-      if (g_stop_signal != 0) {
+      if (stop_signal() != 0) {
         progress.finish();
         save(epoch, st);
         fail<RuntimeError>("stopped by {} in epoch {} after minibatch {}; saved {} (continue with --resume)",
-                           g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch + 1, st, o.out_path);
+                           stop_signal_name(), epoch + 1, st, o.out_path);
       }
       const std::uint64_t global = static_cast<std::uint64_t>(epoch) * steps + st;
       Rng rng(mix(seed, mix(kBatchStream, global)));

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -29,45 +28,12 @@
 #include "nn/gan_step.h"
 #include "progress.h"
 #include "rng.h"
+#include "stop_signal.h"
 #include "stream.h"
 
 namespace {
 
 using namespace t2i;
-
-// ---- signals: SIGINT / SIGTERM ask for a checkpoint at the next minibatch boundary ----------
-volatile std::sig_atomic_t g_stop_signal = 0;
-// The handlers in place before ours (common/file.h's, which remove temporary files and then die
-// by the signal): a second signal goes to them, so a save in progress leaves no temporary behind.
-void (*g_prev_handler[2])(int) = {SIG_DFL, SIG_DFL};
-
-extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal != 0) {  // a second one: stop now
-    void (*prev)(int) = g_prev_handler[sig == SIGINT ? 0 : 1];
-    if (prev != SIG_DFL && prev != SIG_IGN) {
-      prev(sig);
-      return;
-    }
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-    return;
-  }
-  g_stop_signal = sig;
-}
-
-void install_stop_handlers() {
-  for (int sig : {SIGINT, SIGTERM}) {
-    struct sigaction old {};
-    ::sigaction(sig, nullptr, &old);
-    if (old.sa_handler == SIG_IGN) continue;
-    if (!(old.sa_flags & SA_SIGINFO)) g_prev_handler[sig == SIGINT ? 0 : 1] = old.sa_handler;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART;  // reads and writes in flight go on; the loop checks the flag
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(sig, &sa, nullptr);
-  }
-}
 
 // ---- data ------------------------------------------------------------------------------------
 struct ImageEntry {
@@ -535,11 +501,11 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < nimages; ++i) order[i] = i;
       for (std::size_t i = nimages; i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(erng.below(static_cast<int>(i)))]);
       for (std::size_t s = (epoch == start_epoch ? start_iter : 0); s < steps; ++s) {
-        if (g_stop_signal != 0) {
+        if (stop_signal() != 0) {
           progress.finish();
           save(epoch, s);
           fail<RuntimeError>("stopped by {} in epoch {} after minibatch {}; saved {} (continue with --resume)",
-                             g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch + 1, s, out_path);
+                             stop_signal_name(), epoch + 1, s, out_path);
         }
         const std::uint64_t global = static_cast<std::uint64_t>(epoch) * steps + s;
         Rng rng(mix(seed, mix(kBatchStream, global)));
