@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <ostream>
 
 #include "checkpoint.h"
 #include "test_util.h"
@@ -21,6 +22,8 @@ namespace {
 struct Case {
   std::string arch, backend;
 };
+// How gtest and CTest's skip list name a case ("plain_cuda", not the object's bytes).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "_" << c.backend; }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& p) { return p.param.arch + "_" + p.param.backend; }
 
