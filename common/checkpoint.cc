@@ -192,4 +192,20 @@ Checkpoint Checkpoint::parse(std::string_view bytes, const std::string& name) {
   return ck;
 }
 
+std::string join_doubles(const std::vector<double>& v) {
+  std::string s;
+  for (double x : v) s += (s.empty() ? "" : ",") + fmt::format("{:.9g}", x);
+  return s;
+}
+
+std::vector<double> split_doubles(const std::string& s) {
+  std::vector<double> out;
+  for (std::size_t p = 0; p < s.size();) {
+    auto q = s.find(',', p);
+    out.push_back(std::stod(s.substr(p, q - p)));
+    p = q == std::string::npos ? s.size() : q + 1;
+  }
+  return out;
+}
+
 }  // namespace t2i

@@ -62,4 +62,10 @@ class Checkpoint {
 // "F32", "U8", "I32", "I64": safetensors' dtype names.
 std::string_view safetensors_dtype(DType dtype);
 
+// A list of numbers as one metadata value ("1.5,0.25": %.9g, comma-separated) and back; the
+// training tools keep their per-epoch losses this way. split_doubles throws std::invalid_argument
+// (std::stod's) on text that is not such a list.
+std::string join_doubles(const std::vector<double>& v);
+std::vector<double> split_doubles(const std::string& s);
+
 }  // namespace t2i

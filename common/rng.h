@@ -3,6 +3,7 @@
 // Box-Muller in double for normals. Used for initial weights, data rendering and sampling.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace t2i {
@@ -22,6 +23,19 @@ class Rng {
   std::uint64_t state_;
   bool have_spare_ = false;
   double spare_ = 0;
+};
+
+// Bare splitmix64 whose whole state is one public integer, so a training tool can keep it in its
+// checkpoint's metadata and --resume continues the same sequence (train-text, train-judge).
+struct SplitMix64 {
+  std::uint64_t state;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
 };
 
 // A seed derived from two numbers (a run's seed and an item's id), well mixed.

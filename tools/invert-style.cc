@@ -114,22 +114,6 @@ void sample_embedding(const Embeddings& e, std::size_t group, int k, std::size_t
   for (std::size_t j = 0; j < dim; ++j) out[j] = static_cast<float>(sum[j] / double(take));
 }
 
-std::string join_doubles(const std::vector<double>& v) {
-  std::string s;
-  for (double x : v) s += (s.empty() ? "" : ",") + fmt::format("{:.9g}", x);
-  return s;
-}
-
-std::vector<double> split_doubles(const std::string& s) {
-  std::vector<double> out;
-  for (std::size_t p = 0; p < s.size();) {
-    auto q = s.find(',', p);
-    out.push_back(std::stod(s.substr(p, q - p)));
-    p = q == std::string::npos ? s.size() : q + 1;
-  }
-  return out;
-}
-
 // The mean cosine between rows of a and b ([n, dim] each).
 double mean_cosine(const std::vector<float>& a, const float* b, std::size_t n, std::size_t dim) {
   double s = 0;

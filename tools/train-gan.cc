@@ -145,22 +145,6 @@ const ImageEntry& other_class_image(const Data& d, int cls, Rng& rng) {
   return d.images[v[static_cast<std::size_t>(rng.below(static_cast<int>(v.size())))]];
 }
 
-std::string join_doubles(const std::vector<double>& v) {
-  std::string s;
-  for (double x : v) s += (s.empty() ? "" : ",") + fmt::format("{:.9g}", x);
-  return s;
-}
-
-std::vector<double> split_doubles(const std::string& s) {
-  std::vector<double> out;
-  for (std::size_t p = 0; p < s.size();) {
-    auto q = s.find(',', p);
-    out.push_back(std::stod(s.substr(p, q - p)));
-    p = q == std::string::npos ? s.size() : q + 1;
-  }
-  return out;
-}
-
 double mean_sigmoid(nn::Backend& be, const nn::Array& logits) {
   if (logits.empty()) return std::nan("");
   std::vector<float> v = nn::to_vector(be, logits);

@@ -22,23 +22,15 @@
 #include "nn/judge.h"
 #include "nn/optim.h"
 #include "progress.h"
+#include "rng.h"
 #include "stream.h"
 
 namespace {
 
 using namespace t2i;
 
-// splitmix64: the tool's own random numbers (order, crops, flips).
-struct TrainRng {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-};
+// The tool's own random numbers (order, crops, flips): common/rng.h's SplitMix64.
+using TrainRng = SplitMix64;
 
 struct Labelled {
   std::string key;

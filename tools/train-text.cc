@@ -21,6 +21,7 @@
 #include "nn/text_checkpoint.h"
 #include "nn/text_encoder.h"
 #include "progress.h"
+#include "rng.h"
 #include "stream.h"
 #include "text/charset.h"
 
@@ -28,18 +29,9 @@ namespace {
 
 using namespace t2i;
 
-// The tool's own random numbers (batch composition, crops, flips): splitmix64, whose whole state
-// is one integer, kept in the checkpoint's metadata so that --resume continues the same sequence.
-struct TrainRng {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-};
+// The tool's own random numbers (batch composition, crops, flips): common/rng.h's SplitMix64,
+// whose state is kept in the checkpoint's metadata so that --resume continues the same sequence.
+using TrainRng = SplitMix64;
 
 struct ImageEntry {
   std::string key;
