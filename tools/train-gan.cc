@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
       samples_every = 0;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
-  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5;
+  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0;
   bool resume = false, no_flip = false;
   cli.options().add_options()
       ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= --crop, keyed class/name")
@@ -197,6 +197,7 @@ int main(int argc, char** argv) {
       ("cls-weight", po::value(&cls_weight)->default_value(cls_weight), "weight of the wrong pair in D's loss (the fake's is 1 - it); cls variants only")
       ("interp-weight", po::value(&interp_weight)->default_value(interp_weight), "weight of the interpolated half batch in G's loss; int variants only")
       ("interp-beta", po::value(&interp_beta)->default_value(interp_beta), "interpolation beta: beta h_i + (1 - beta) h_{i+N/2}")
+      ("ms-weight", po::value(&ms_weight)->default_value(ms_weight), "weight of the mode-seeking term (Mao et al. 2019, not in the paper): G also draws a second sample per text with other noise and pays ms-weight / (r + 1e-5), r = mean|G(z1,h) - G(z2,h)| / mean|z1 - z2|, so that the noise carries style; 0: off (the paper)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
@@ -219,6 +220,7 @@ int main(int argc, char** argv) {
     if (!(cls_weight >= 0 && cls_weight <= 1)) fail<UsageError>("--cls-weight {}: expected a number in [0, 1]", cls_weight);
     if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number in [0, 1000]", interp_weight);
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
+    if (!(ms_weight >= 0 && ms_weight <= 1e3)) fail<UsageError>("--ms-weight {}: expected a number in [0, 1000]", ms_weight);
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
     if (emb_norm_text != "standardize" && emb_norm_text != "none")
       fail<UsageError>("--embedding-norm {}: expected standardize or none", emb_norm_text);
@@ -256,6 +258,8 @@ int main(int argc, char** argv) {
         cls_weight = std::stod(ck->meta("train.cls_weight"));
         interp_weight = std::stod(ck->meta("train.interp_weight"));
         interp_beta = std::stod(ck->meta("train.interp_beta"));
+        // Checkpoints from before the option trained without the term.
+        ms_weight = ck->metadata.count("train.ms_weight") ? std::stod(ck->meta("train.ms_weight")) : 0.0;
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
         // Checkpoints from before the option: the embeddings went in as they were.
         emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
@@ -271,7 +275,7 @@ int main(int argc, char** argv) {
       // The checkpoint's settings pass the checks the options do.
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
-          !(interp_beta >= 0 && interp_beta <= 1) || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
+          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
           crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
         fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
@@ -285,10 +289,12 @@ int main(int argc, char** argv) {
       cfg.arch = nn::arch_from_name(arch_text);
       cfg.ngf = ngf, cfg.ndf = ndf, cfg.z_dim = z_dim, cfg.proj_dim = proj_dim;
     }
-    const nn::GanStepOptions step_opt = nn::variant_options(variant, static_cast<float>(cls_weight),
-                                                            static_cast<float>(interp_weight),
-                                                            static_cast<float>(interp_beta));
-    const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f;
+    nn::GanStepOptions step_opt = nn::variant_options(variant, static_cast<float>(cls_weight),
+                                                      static_cast<float>(interp_weight),
+                                                      static_cast<float>(interp_beta));
+    step_opt.ms_weight = static_cast<float>(ms_weight);
+    const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f,
+               use_ms = step_opt.ms_weight != 0.0f;
 
     KeyedReader images(images_path);
     Data data = read_data(images, emb_path);
@@ -412,10 +418,7 @@ int main(int argc, char** argv) {
       std::string kept;
       if (resume && std::filesystem::exists(log_path)) {
         for (const std::string& line : read_lines(log_path)) {
-          if (line.rfind("epoch\t", 0) == 0) {
-            kept += line + "\n";
-            continue;
-          }
+          if (line.rfind("epoch\t", 0) == 0) continue;  // the header is written anew (older logs lack ms_ratio)
           auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
           if (t3 == std::string::npos) continue;
           const std::string step_text = line.substr(t2 + 1, t3 - t2 - 1);
@@ -425,7 +428,7 @@ int main(int argc, char** argv) {
           if (std::stoull(step_text) <= start_global) kept += line + "\n";
         }
       }
-      if (kept.empty()) kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\n";
+      kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\tms_ratio\n" + kept;
       log_file = std::fopen(log_path.c_str(), "w");
       if (!log_file) fail<RuntimeError>("{}: cannot write: {}", log_path, errno_text());
       std::fputs(kept.c_str(), log_file);
@@ -455,6 +458,7 @@ int main(int argc, char** argv) {
           {"train.cls_weight", fmt::format("{:.17g}", cls_weight)},
           {"train.interp_weight", fmt::format("{:.17g}", interp_weight)},
           {"train.interp_beta", fmt::format("{:.17g}", interp_beta)},
+          {"train.ms_weight", fmt::format("{:.17g}", ms_weight)},
           {"train.captions_per_image", std::to_string(captions_per_image)},
           {"train.crop", std::to_string(crop)},
           {"train.flip", no_flip ? "0" : "1"},
@@ -473,7 +477,8 @@ int main(int argc, char** argv) {
     const int B = batch, half = B / 2;
     const std::size_t e = static_cast<std::size_t>(cfg.emb_dim);
     Tensor x(DType::kFloat32, {B, 3, 64, 64}), xw(DType::kFloat32, {B, 3, 64, 64}), h(DType::kFloat32, {B, cfg.emb_dim}),
-        hw(DType::kFloat32, {B, cfg.emb_dim}), z(DType::kFloat32, {B, cfg.z_dim}), zi(DType::kFloat32, {half, cfg.z_dim});
+        hw(DType::kFloat32, {B, cfg.emb_dim}), z(DType::kFloat32, {B, cfg.z_dim}), zi(DType::kFloat32, {half, cfg.z_dim}),
+        zm(DType::kFloat32, {B, cfg.z_dim});
     const std::size_t img = 3 * 64 * 64;
     Progress progress("training", static_cast<std::uint64_t>(epochs) * steps - start_global);
     std::vector<std::size_t> order(nimages);
@@ -520,14 +525,17 @@ int main(int argc, char** argv) {
           hwa = wrong == "image" ? ha : nn::upload(*be, hw);
         }
         const float loss_d = step.run_d(xa, ha, xwa, hwa, za);
-        float loss_g;
+        nn::Array hia, zia, zma;
         if (use_interp) {
           for (float& v : zi.span<float>()) v = static_cast<float>(rng.normal());
-          loss_g = step.run_g(ha, nn::upload(*be, nn::interpolate_halves(h, static_cast<float>(interp_beta))),
-                              nn::upload(*be, zi));
-        } else {
-          loss_g = step.run_g(ha);
+          hia = nn::upload(*be, nn::interpolate_halves(h, static_cast<float>(interp_beta)));
+          zia = nn::upload(*be, zi);
         }
+        if (use_ms) {
+          for (float& v : zm.span<float>()) v = static_cast<float>(rng.normal());
+          zma = nn::upload(*be, zm);
+        }
+        const float loss_g = step.run_g(ha, hia, zia, zma);
         if (!std::isfinite(loss_d) || !std::isfinite(loss_g)) {
           const char* what = !std::isfinite(loss_d) ? "D" : "G";
           const float bad = !std::isfinite(loss_d) ? loss_d : loss_g;
@@ -541,15 +549,17 @@ int main(int argc, char** argv) {
         part_d += loss_d, part_g += loss_g;
         const double sr = mean_sigmoid(*be, step.logits(0)), sw = mean_sigmoid(*be, step.logits(1)),
                      sf = mean_sigmoid(*be, step.logits(2)), sg = mean_sigmoid(*be, step.logits(3)),
-                     si = mean_sigmoid(*be, step.logits(4));
+                     si = mean_sigmoid(*be, step.logits(4)), ms = step.ms_ratio();
         if (log_file) {
-          fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1, loss_d,
-                     loss_g, score_text(sr), score_text(sw), score_text(sf), score_text(sg), score_text(si));
+          fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1,
+                     loss_d, loss_g, score_text(sr), score_text(sw), score_text(sf), score_text(sg), score_text(si),
+                     score_text(ms));
           std::fflush(log_file);  // tail -f works, and a killed run keeps every line it logged
         }
         progress.add();
-        progress.set_status(fmt::format("epoch {} D {:.4f} G {:.4f} s_r {:.3f} s_w {} s_f {:.3f}", epoch + 1, loss_d,
-                                        loss_g, sr, std::isnan(sw) ? "-" : fmt::format("{:.3f}", sw), sf));
+        progress.set_status(fmt::format("epoch {} D {:.4f} G {:.4f} s_r {:.3f} s_w {} s_f {:.3f}{}", epoch + 1, loss_d,
+                                        loss_g, sr, std::isnan(sw) ? "-" : fmt::format("{:.3f}", sw), sf,
+                                        use_ms ? fmt::format(" ms_ratio {:.3f}", ms) : std::string()));
       }
       losses_d.push_back(part_d / double(steps));
       losses_g.push_back(part_g / double(steps));

@@ -207,6 +207,9 @@ class Backend {
   // logits and targets [N]; weights [N] or null; mean over N.
   virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;
   virtual float mse(const Array& a, const Array& b, Array* da) = 0;
+  // mean |a - b| over all elements (a and b of one shape); da, when given, receives
+  // grad_scale * sign(a - b) / numel (the mode-seeking term's gradient, scaled by the caller).
+  virtual float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) = 0;
   // The DS-SJE symmetric hinge (ref::dssje_loss) of image features v [B,D] against text
   // features t [B,D]; dv and dt (either may be null) are overwritten with the gradient.
   virtual float dssje_loss(const Array& v, const Array& t, Array* dv, Array* dt) = 0;

@@ -670,6 +670,13 @@ class CudaBackend : public Backend {
     CK(cuk::mse_terms(n, ptr(a), ptr(b), terms.f(), da ? ptr(*da) : nullptr, c_->stream));
     return static_cast<float>(c_->sum(terms.f(), n) / double(n));
   }
+  float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) override {
+    if (da) c_->ensure(*da, a.shape);
+    const i64 n = a.numel();
+    auto terms = c_->scratch(n);
+    CK(cuk::abs_diff_terms(n, ptr(a), ptr(b), grad_scale / float(n), terms.f(), da ? ptr(*da) : nullptr, c_->stream));
+    return static_cast<float>(c_->sum(terms.f(), n) / double(n));
+  }
   void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) override {
     using T = float;
     const T b1 = T(h.beta1), b2 = T(h.beta2), omb1 = T(1.0 - h.beta1), omb2 = T(1.0 - h.beta2);

@@ -332,6 +332,14 @@ __global__ void k_mse(i64 n, const float* a, const float* b, float* terms, float
   }
 }
 
+__global__ void k_abs_diff(i64 n, const float* a, const float* b, float g, float* terms, float* da) {
+  T2I_GRID_STRIDE(i, n) {
+    const float d = a[i] - b[i];
+    terms[i] = fabsf(d);
+    if (da) da[i] = d > 0.0f ? g : d < 0.0f ? -g : 0.0f;
+  }
+}
+
 __global__ void k_sum_partial(const float* x, i64 n, double* partial) {
   double acc = 0;
   T2I_GRID_STRIDE(i, n) acc += x[i];
@@ -513,6 +521,9 @@ cudaError_t bce_terms(i64 N, const float* z, const float* t, const float* w, flo
 }
 cudaError_t mse_terms(i64 n, const float* a, const float* b, float* terms, float* da, cudaStream_t s) {
   T2I_LAUNCH(k_mse, n, n, a, b, terms, da);
+}
+cudaError_t abs_diff_terms(i64 n, const float* a, const float* b, float g, float* terms, float* da, cudaStream_t s) {
+  T2I_LAUNCH(k_abs_diff, n, n, a, b, g, terms, da);
 }
 int sum_blocks(i64 n) {
   i64 b = (n + kThreads - 1) / kThreads;

@@ -1005,6 +1005,11 @@ class DnnlBackend : public Backend {
     memory bbuf;
     return ref::mse(a.numel(), plain(a, loss_buf_), plain(b, bbuf), da ? data(*da) : nullptr);
   }
+  float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) override {
+    if (da) ensure(*da, a.shape, plain_md(a.shape));
+    memory bbuf;
+    return ref::mean_abs_diff(a.numel(), plain(a, loss_buf_), plain(b, bbuf), grad_scale, da ? data(*da) : nullptr);
+  }
 
   void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) override {
     // Split into chunks so the loop runs on every thread with the reference arithmetic.

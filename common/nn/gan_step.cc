@@ -1,5 +1,6 @@
 #include "nn/gan_step.h"
 
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -11,7 +12,8 @@ namespace {
 // D's passes in one step. The generator's pass runs after the D step has finished its backward
 // passes, so it reuses the activations of pass 0 instead of holding a fourth set; the
 // interpolated half batch has passes of its own (D 3, G 1).
-enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGenPass = 0, kInterpPass = 3, kGenInterp = 1 };
+enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGenPass = 0, kInterpPass = 3, kGenInterp = 1, kGenMs = 2 };
+constexpr float kMsEps = 1e-5f;  // MSGAN's
 enum Logits { kSr = 0, kSw = 1, kSf = 2, kSg = 3, kSi = 4 };
 
 Array constant(Backend& be, i64 n, float v) {
@@ -84,6 +86,7 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
   // Generator forward once; its output feeds D as a constant in the D step.
   const Array& fake = g_.forward(0, z, h, /*training=*/true);
   be_.to_plain(fake, fake_);
+  if (uses_mode_seeking()) be_.to_plain(z, z_);
 
   // D step: two or three passes, each with its own activations; gradients accumulate.
   d_.params().zero_grads();
@@ -102,7 +105,7 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
   return loss_d;
 }
 
-float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int) {
+float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, const Array& z_ms) {
   // G step through the updated D. The forward passes run in the order PyTorch's would (real
   // text, then the interpolations), so batch-norm running statistics move in the same order.
   g_.params().zero_grads();
@@ -122,8 +125,28 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int) 
   } else {
     logits_[kSi] = Array();
   }
-  const Array& dfake = d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
-  g_.backward(0, dfake);
+  const Array* dfake = &d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
+  if (uses_mode_seeking()) {
+    if (z_ms.empty() || z_.empty() || z_ms.shape != z_.shape)
+      throw std::invalid_argument("GanClsStep::run_g: mode seeking needs z_ms shaped like the step's z");
+    be_.to_plain(g_.forward(kGenMs, z_ms, h, /*training=*/true), fake_ms_);
+    const float dz = be_.mean_abs_diff(z_, z_ms, 0.0f, nullptr);
+    const float dimg = be_.mean_abs_diff(fake_, fake_ms_, 0.0f, nullptr);
+    ms_ratio_ = dimg / dz;
+    const float term = opt_.ms_weight / (ms_ratio_ + kMsEps);
+    loss_g += term;
+    // d term / d fake = -ms_weight / (r + eps)^2 * sign(fake - fake_ms) / (numel * dz), and the
+    // opposite for fake_ms.
+    const float scale = -opt_.ms_weight / ((ms_ratio_ + kMsEps) * (ms_ratio_ + kMsEps) * dz);
+    be_.mean_abs_diff(fake_, fake_ms_, scale, &dfake_ms_);
+    be_.add(*dfake, dfake_ms_, dfake_sum_);
+    dfake = &dfake_sum_;
+    be_.mean_abs_diff(fake_ms_, fake_, scale, &dfake_ms_);
+    g_.backward(kGenMs, dfake_ms_);
+  } else {
+    ms_ratio_ = std::numeric_limits<float>::quiet_NaN();
+  }
+  g_.backward(0, *dfake);
   if (uses_interp()) {
     const Array& dfake_int = d_.backward(kInterpPass, dlogits_[kSi], /*need_dimage=*/true, /*param_grads=*/false);
     g_.backward(kGenInterp, dfake_int);

@@ -13,9 +13,14 @@
 //      statistics are those of the half batch; the authors' code runs one pass of 1.5N rows and
 //      averages over all of them, see train-gan(1)), and
 //      L_G += interp_weight * bce(D(G(z_int, h_int), h_int), 1). D never trains on them.
+//   Mode seeking (Mao et al., CVPR 2019; not in the paper, off by default): with ms_weight > 0
+//      the generator also draws G(z2, h) for fresh noise z2 and the same texts (a pass of its
+//      own), and L_G += ms_weight / (r + 1e-5), r = mean|G(z, h) - G(z2, h)| / mean|z - z2|,
+//      so that a generator that ignores z pays for it. D never sees the second draw.
 // Each pass keeps its own activations; the generator's first D pass reuses those of D pass 0.
 #pragma once
 
+#include <limits>
 #include <string>
 
 #include "nn/gan.h"
@@ -36,6 +41,7 @@ struct GanStepOptions {
   float cls_weight = 0.5f;     // 0: no matching-aware pass
   float interp_weight = 0.0f;  // 0: no interpolated half batch
   float interp_beta = 0.5f;
+  float ms_weight = 0.0f;  // 0: no mode-seeking term
 };
 // The authors' switches for a variant: cls_weight 0 or cls_weight, interp_weight 0 or interp_weight.
 GanStepOptions variant_options(GanVariant v, float cls_weight = 0.5f, float interp_weight = 1.0f,
@@ -54,6 +60,7 @@ class GanClsStep {
   const GanStepOptions& options() const { return opt_; }
   bool uses_wrong() const { return opt_.cls_weight != 0.0f; }
   bool uses_interp() const { return opt_.interp_weight != 0.0f; }
+  bool uses_mode_seeking() const { return opt_.ms_weight != 0.0f; }
 
   // x [N,3,64,64], h and h_wrong [N,emb], z [N,z_dim], all on the backend (the wrong text with
   // the real image: Algorithm 1). Only for variants without interpolation.
@@ -68,12 +75,17 @@ class GanClsStep {
   // s_w = D(x_wrong, h_wrong); both are ignored (may be empty) when cls_weight is 0.
   float run_d(const Array& x, const Array& h, const Array& x_wrong, const Array& h_wrong, const Array& z);
   // h_int [N/2,emb] (interpolate_halves of h) and z_int [N/2,z_dim]: required when
-  // interp_weight is not 0, ignored otherwise.
-  float run_g(const Array& h, const Array& h_int = {}, const Array& z_int = {});
+  // interp_weight is not 0, ignored otherwise. z_ms [N,z_dim], the second noise of the
+  // mode-seeking term: required when ms_weight is not 0, ignored otherwise.
+  float run_g(const Array& h, const Array& h_int = {}, const Array& z_int = {}, const Array& z_ms = {});
 
   // What the last run produced, for tests and progress reports.
   const Array& fake() const { return fake_; }
   const Array& fake_interp() const { return fake_int_; }
+  const Array& fake_ms() const { return fake_ms_; }
+  // The last run's r = mean|G(z, h) - G(z2, h)| / mean|z - z2| (NaN without mode seeking): how
+  // much the samples move with the noise.
+  float ms_ratio() const { return ms_ratio_; }
   // 0 s_r, 1 s_w (empty without cls), 2 s_f, 3 s_g, 4 s_i (empty without interpolation).
   const Array& logits(int which) const { return logits_[which]; }
 
@@ -84,7 +96,8 @@ class GanClsStep {
   GanStepOptions opt_;
   Adam opt_g_, opt_d_;
   Array ones_, zeros_, w_real_, w_wrong_, w_fake_, ones_int_, w_int_;
-  Array fake_, fake_int_, logits_[5], dlogits_[5];  // logits_ are copies, kept after D's slots are reused
+  Array z_, fake_, fake_int_, fake_ms_, dfake_ms_, dfake_sum_, logits_[5], dlogits_[5];
+  float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();  // logits_ are copies, kept after D's slots are reused
 };
 
 using GanStep = GanClsStep;

@@ -320,6 +320,10 @@ class RefBackend : public Backend {
     if (da) ensure(*da, a.shape);
     return ref::mse(a.numel(), ptr(a), ptr(b), da ? ptr(*da) : nullptr);
   }
+  float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) override {
+    if (da) ensure(*da, a.shape);
+    return ref::mean_abs_diff(a.numel(), ptr(a), ptr(b), grad_scale, da ? ptr(*da) : nullptr);
+  }
   void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) override {
     ref::adam_step(h, step, p.numel(), ptr(p), ptr(g), ptr(m), ptr(v));
   }

@@ -361,6 +361,19 @@ T mse(i64 n, const T* a, const T* b, T* da) {
   return loss / T(n);
 }
 
+// Mean absolute difference over all n elements, mean |a - b|; da (optional) receives
+// grad_scale * d mean|a - b| / da = grad_scale * sign(a - b) / n (0 where a == b).
+template <typename T>
+T mean_abs_diff(i64 n, const T* a, const T* b, T grad_scale, T* da) {
+  T loss = 0;
+  for (i64 i = 0; i < n; ++i) {
+    const T d = a[i] - b[i];
+    loss += std::abs(d);
+    if (da) da[i] = d > T(0) ? grad_scale / T(n) : d < T(0) ? -grad_scale / T(n) : T(0);
+  }
+  return loss / T(n);
+}
+
 // ---- Max pooling over time: x [N,C,T] -> y [N,C,TO], TO = (T - k) / s + 1 (no padding) -------
 // argmax (optional, [N,C,TO]) receives the input time index of each output's maximum: the first
 // one on ties, as PyTorch's MaxPool1d.

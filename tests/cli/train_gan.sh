@@ -26,14 +26,15 @@ head -c 8192 full.st | grep -aq '"train.variant":"int-cls"' || fail "checkpoint 
 "$PY" - <<'PYEOF' || fail "log check"
 import math
 rows = [l.rstrip("\n").split("\t") for l in open("full.tsv")]
-assert rows[0] == ["epoch", "iter", "step", "loss_d", "loss_g", "s_r", "s_w", "s_f", "s_g", "s_i"], rows[0]
+assert rows[0] == ["epoch", "iter", "step", "loss_d", "loss_g", "s_r", "s_w", "s_f", "s_g", "s_i", "ms_ratio"], rows[0]
 rows = rows[1:]
 assert len(rows) == 4 * 12, len(rows)           # 200 images / batch 16 = 12 minibatches an epoch
 assert [int(r[2]) for r in rows] == list(range(1, 49))
 for r in rows:
-    vals = [float(x) for x in r[3:]]
+    vals = [float(x) for x in r[3:]]             # ms_ratio too: the mode-seeking term is on by default
     assert all(math.isfinite(v) for v in vals), r
-    assert all(0 < v < 1 for v in vals[2:]), r  # mean D scores
+    assert all(0 < v < 1 for v in vals[2:7]), r  # mean D scores
+    assert vals[7] > 0, r                        # ms_ratio
 PYEOF
 head -c 8 full.st.samples.png | od -An -c | grep -q 'P   N   G' || fail "no sample PNG"
 "$PY" -c '
@@ -92,6 +93,19 @@ train-gan -q "${TINY[@]}" -o v2.st --epochs 1 --arch v2 --crop 72
 train-gan -q --images im.t2i --embeddings emb.t2i --ngf 4 --ndf 4 --z-dim 10 --proj-dim 8 --batch 16 --backend ref -o ref.st --epochs 1
 cmp -s v-cls.st wt.st && fail "--wrong text trained like --wrong image"
 pass "variants gan, cls, int, int-cls; --wrong text; --arch v2 with a 72 px crop; the ref backend"
+
+# --- the mode-seeking term: logged ratio, recorded weight, exact resume, and it changes training.
+train-gan -q "${TINY[@]}" -o ms.st --epochs 2 --ms-weight 2 --log ms.tsv --checkpoint-every 1
+head -c 8192 ms.st | grep -aq '"train.ms_weight":"2"' || fail "--ms-weight not recorded"
+awk -F'\t' 'NR > 1 && !($11 > 0) { exit 1 }' ms.tsv || fail "ms_ratio not logged: $(sed -n 2p ms.tsv)"
+train-gan -q "${TINY[@]}" -o ms-half.st --epochs 1 --ms-weight 2 --log ms-half.tsv --checkpoint-every 1
+train-gan -q "${TINY[@]}" -o ms-half.st --epochs 2 --log ms-half.tsv --checkpoint-every 1 --resume
+same_file ms.st ms-half.st
+same_file ms.tsv ms-half.tsv
+train-gan -q "${TINY[@]}" -o noms.st --epochs 2 --ms-weight 0 --log noms.tsv
+cmp -s ms.st noms.st && fail "--ms-weight 2 trained like no term"
+awk -F'\t' 'NR > 1 && $11 != "NA" { exit 1 }' noms.tsv || fail "--ms-weight 0 logged a ratio"
+pass "--ms-weight: ratio logged, weight recorded, resume keeps it (same bytes), training differs"
 
 # --- divergence: a clear stop, exit 3, no checkpoint written.
 expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30

@@ -13,7 +13,8 @@ Sizes (SIZES; also in __metadata__): plain arch, batch B=6 (so the interpolated 
 rows: batch norm over 2 rows saturates), z_dim=10, emb_dim=24, proj_dim=8, ngf=ndf=2 (small
 widths keep the file under 500 KB). float32, CPU, torch.set_num_threads(1). Every random draw
 comes from one torch.Generator seeded with SEED, in this order: init_weights(G), init_weights(D),
-x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z].
+x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z],
+z_ms N(0,1) [B,z].
 
 The "wrong" pair of the cls variants is the authors' code's: a wrong real image with the right
 text, s_w = D(x_wrong, emb_right), where x_wrong = x_real rolled by one row (x_wrong[i] =
@@ -22,17 +23,18 @@ x_real[(i + 1) % B], not stored); emb_wrong is recorded for the Algorithm 1 form
 
 Every variant starts from the same init/ weights with fresh Adam (lr 2e-4, betas (0.5, 0.999),
 eps 1e-8). Per variant V in gan, cls, int, int-cls (cls_weight 0 or 0.5, interp_weight 0 or 1,
-beta 0.5):
+beta 0.5), and cls-ms (cls with the mode-seeking term of Mao et al. 2019, ms_weight 1):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
     [int] h_int = 0.5*h[:B/2] + 0.5*h[B/2:], fake_int = G(z_int, h_int), s_i = D(fake_int, h_int)
-    loss_g = bce(s_g,1) + interp_weight*bce(s_i,1)
-  Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,loss_d,loss_g} (s_w, s_i only where used),
+    [ms] fake_ms = G(z_ms, h), r = mean|fake - fake_ms| / mean|z - z_ms|
+    loss_g = bce(s_g,1) + interp_weight*bce(s_i,1) + ms_weight / (r + 1e-5)
+  Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,ms_ratio,loss_d,loss_g} (s_w, s_i, ms_ratio only where used),
   V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
   int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
-  (after optD.step()).
-Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, init/G/*, init/D/*.
+  (after optD.step()); cls-ms's D step is cls's too.
+Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, init/G/*, init/D/*.
 """
 import argparse
 import hashlib
@@ -47,7 +49,9 @@ import t2i_nets  # noqa: E402
 
 SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
-VARIANTS = {"gan": (0.0, 0.0), "cls": (0.5, 0.0), "int": (0.0, 1.0), "int-cls": (0.5, 1.0)}
+VARIANTS = {"gan": (0.0, 0.0, 0.0), "cls": (0.5, 0.0, 0.0), "int": (0.0, 1.0, 0.0), "int-cls": (0.5, 1.0, 0.0),
+            "cls-ms": (0.5, 0.0, 1.0)}
+MS_EPS = 1e-5
 BETA = 0.5
 REGENERATE = "/usr/bin/python3 tests/torch/make_gan_variant_fixtures.py --out-dir tests/data/torch"
 
@@ -75,8 +79,9 @@ def record():
     emb_wrong = torch.randn(B, s["emb_dim"], generator=gen)
     z = torch.randn(B, s["z_dim"], generator=gen)
     z_int = torch.randn(B // 2, s["z_dim"], generator=gen)
+    z_ms = torch.randn(B, s["z_dim"], generator=gen)
     rec = {"in/x_real": x_real_u8, "in/emb_right": emb_right,
-           "in/emb_wrong": emb_wrong, "in/z": z, "in/z_int": z_int}
+           "in/emb_wrong": emb_wrong, "in/z": z, "in/z_int": z_int, "in/z_ms": z_ms}
     for name, t in G0.state_dict().items():
         rec["init/G/" + name] = t.detach().clone()
     for name, t in D0.state_dict().items():
@@ -88,7 +93,7 @@ def record():
     half = B // 2
     h_int = BETA * h[:half] + (1 - BETA) * h[half:2 * half]
 
-    for v, (cls_w, int_w) in VARIANTS.items():
+    for v, (cls_w, int_w, ms_w) in VARIANTS.items():
         G, D = _nets(s)
         G.load_state_dict(G0.state_dict())
         D.load_state_dict(D0.state_dict())
@@ -110,7 +115,7 @@ def record():
         out["s_f"] = s_f
         loss_d.backward()
         out["loss_d"] = loss_d.reshape(1)
-        d_recorded = int_w == 0
+        d_recorded = int_w == 0 and ms_w == 0
         if d_recorded:
             for name, p in D.named_parameters():
                 rec["%s/grad/D/%s" % (v, name)] = p.grad.detach().clone()
@@ -126,6 +131,11 @@ def record():
             s_i = D(fake_int, h_int)
             loss_g = loss_g + int_w * bce(s_i, torch.ones(half))
             out["s_i"] = s_i
+        if ms_w > 0:
+            fake_ms = G(z_ms, h)
+            ratio = torch.mean(torch.abs(fake - fake_ms)) / torch.mean(torch.abs(z - z_ms))
+            loss_g = loss_g + ms_w / (ratio + MS_EPS)
+            out["ms_ratio"] = ratio.reshape(1)
         loss_g.backward()
         out["loss_g"] = loss_g.reshape(1)
         for name, p in G.named_parameters():
@@ -140,7 +150,8 @@ def record():
             rec["%s/out/%s" % (v, k)] = t.detach().clone()
 
     meta = {"arch": "plain", **{k: str(x) for k, x in s.items()}, "seed": str(SEED), "beta": str(BETA),
-            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g" % (v, c, i) for v, (c, i) in VARIANTS.items()),
+            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g" % (v, c, i, m)
+                                 for v, (c, i, m) in VARIANTS.items()),
             "torch_version": torch.__version__, "regenerate": REGENERATE}
     return rec, meta
 

@@ -510,6 +510,20 @@ OpCase mse_case(const std::string& name, const Shape& s) {
           }};
 }
 
+OpCase mean_abs_diff_case(const std::string& name, const Shape& s) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const Array a = put(be, s, g.randn(count(s))), b = put(be, s, g.randn(count(s)));
+            Array da;
+            const float loss = be.mean_abs_diff(a, b, -3.0f, &da);
+            rec.value("loss", loss);
+            rec("da", da);
+            EXPECT_EQ(be.mean_abs_diff(a, b, 1.0f, nullptr), loss) << be.name();
+            EXPECT_EQ(be.mean_abs_diff(a, a, 1.0f, nullptr), 0.0f) << be.name();
+          }};
+}
+
 // A conv output (blocked on cpu) straight into the losses.
 OpCase loss_blocked_case() {
   return {"losses_of_conv_output", [](Backend& be, Outputs& out) {
@@ -535,6 +549,9 @@ OpCase loss_blocked_case() {
             Array dtarget;
             rec.value("mse_blocked_second", be.mse(target, img, &dtarget));
             rec("dtarget", dtarget);
+            Array dl1;
+            rec.value("mean_abs_diff", be.mean_abs_diff(img, target, 0.5f, &dl1));
+            rec("dl1", dl1);
           }};
 }
 
@@ -851,6 +868,8 @@ std::vector<OpCase> all_cases() {
   c.push_back(bce_case("bce_n1", 1, false, false));
   c.push_back(mse_case("mse_2x3x5x5", {2, 3, 5, 5}));
   c.push_back(mse_case("mse_7", {7}));
+  c.push_back(mean_abs_diff_case("mean_abs_diff_2x3x5x5", {2, 3, 5, 5}));
+  c.push_back(mean_abs_diff_case("mean_abs_diff_7", {7}));
   c.push_back(loss_blocked_case());
   c.push_back(adam_case());
   c.push_back(rmsprop_case());

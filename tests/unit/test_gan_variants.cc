@@ -1,10 +1,12 @@
-// The four training variants of common/nn/gan_step (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS) against
-// an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py): the same
+// The four training variants of common/nn/gan_step (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS), and GAN-CLS
+// with the mode-seeking term ("cls-ms"), against an independent PyTorch implementation
+// (tests/torch/make_gan_variant_fixtures.py): the same
 // initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
 // every parameter and batch-norm statistic after the step must agree, on ref and cpu.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -56,8 +58,10 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   const Case& c = GetParam();
   const Checkpoint& fx = fixture();
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
-  const GanVariant variant = variant_from_name(c.variant);
-  const GanStepOptions opt = variant_options(variant, 0.5f, 1.0f, std::stof(fx.meta("beta")));
+  const bool ms = c.variant.size() > 3 && c.variant.substr(c.variant.size() - 3) == "-ms";
+  const GanVariant variant = variant_from_name(ms ? c.variant.substr(0, c.variant.size() - 3) : c.variant);
+  GanStepOptions opt = variant_options(variant, 0.5f, 1.0f, std::stof(fx.meta("beta")));
+  if (ms) opt.ms_weight = 1.0f;
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
@@ -67,8 +71,9 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   d.params().load_from(fx, "init/D/");
 
   GanStep step(*be, g, d, opt);
-  EXPECT_EQ(step.uses_wrong(), c.variant == "cls" || c.variant == "int-cls");
+  EXPECT_EQ(step.uses_wrong(), c.variant == "cls" || c.variant == "int-cls" || c.variant == "cls-ms");
   EXPECT_EQ(step.uses_interp(), c.variant == "int" || c.variant == "int-cls");
+  EXPECT_EQ(step.uses_mode_seeking(), ms);
   const Tensor& h_host = fx.get("in/emb_right");
   Array x = upload(*be, images(fx.get("in/x_real"), 0)), xw = upload(*be, images(fx.get("in/x_real"), 1)),
         h = upload(*be, h_host), z = upload(*be, fx.get("in/z"));
@@ -77,11 +82,12 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   losses.loss_d = step.run_d(x, h, xw, h, z);
   Checkpoint d_after;  // D as PyTorch recorded it: before the G step's passes move its statistics
   d.params().save_to(d_after, "");
-  losses.loss_g = step.uses_interp() ? step.run_g(h, h_int, z_int) : step.run_g(h);
+  const Array z_ms = upload(*be, fx.get("in/z_ms"));
+  losses.loss_g = step.uses_interp() ? step.run_g(h, h_int, z_int) : ms ? step.run_g(h, {}, {}, z_ms) : step.run_g(h);
 
   const std::string v = c.variant + "/";
-  // int's D step is gan's and int-cls's is cls's: the fixture records them once.
-  const std::string dv = (c.variant == "int" ? "gan" : c.variant == "int-cls" ? "cls" : c.variant) + "/";
+  // int's D step is gan's and int-cls's and cls-ms's are cls's: the fixture records them once.
+  const std::string dv = (c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
   const double tol = 2e-4;
   const char* names[] = {"s_r", "s_w", "s_f", "s_g", "s_i"};
   for (int i = 0; i < 5; ++i) {
@@ -92,8 +98,16 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
     }
     EXPECT_LT(nerr(to_vector(*be, step.logits(i)), fx.get(key)), tol) << names[i];
   }
+  if (ms) {
+    const float want = fx.get(v + "out/ms_ratio").span<float>()[0];
+    EXPECT_NEAR(step.ms_ratio(), want, 1e-5 * want);
+  } else {
+    EXPECT_TRUE(std::isnan(step.ms_ratio()));
+  }
   EXPECT_NEAR(losses.loss_d, fx.get(v + "out/loss_d").span<float>()[0], 1e-5);
-  EXPECT_NEAR(losses.loss_g, fx.get(v + "out/loss_g").span<float>()[0], 1e-5);
+  // The mode-seeking term is ~1/r: its float32 rounding grows with it.
+  EXPECT_NEAR(losses.loss_g, fx.get(v + "out/loss_g").span<float>()[0],
+              1e-5 * std::max(1.0f, std::abs(fx.get(v + "out/loss_g").span<float>()[0])));
 
   Checkpoint g_after;
   g.params().save_to(g_after, "");
@@ -133,8 +147,9 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
                          ::testing::Values(Case{"gan", "ref"}, Case{"cls", "ref"}, Case{"int", "ref"},
-                                           Case{"int-cls", "ref"}, Case{"gan", "cpu"}, Case{"cls", "cpu"},
-                                           Case{"int", "cpu"}, Case{"int-cls", "cpu"}),
+                                           Case{"int-cls", "ref"}, Case{"cls-ms", "ref"}, Case{"gan", "cpu"},
+                                           Case{"cls", "cpu"}, Case{"int", "cpu"}, Case{"int-cls", "cpu"},
+                                           Case{"cls-ms", "cpu"}),
                          case_name);
 
 TEST(GanVariants, NamesAndOptions) {
@@ -175,6 +190,12 @@ TEST(GanVariants, InterpolationNeedsItsInputs) {
         z = upload(*be, fx.get("in/z"));
   step.run_d(x, h, Array(), Array(), z);
   EXPECT_THROW(step.run_g(h), std::invalid_argument);
+
+  GanStepOptions ms_opt = variant_options(GanVariant::kCls);
+  ms_opt.ms_weight = 1.0f;
+  GanStep ms_step(*be, g, d, ms_opt);
+  ms_step.run_d(x, h, x, h, z);
+  EXPECT_THROW(ms_step.run_g(h), std::invalid_argument);  // no second noise
 }
 
 }  // namespace

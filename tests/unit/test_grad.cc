@@ -474,6 +474,27 @@ TEST(LossGrad, Mse) {
   expect_grad("db = -da", neg, numeric_grad_scalar(b, f));
 }
 
+TEST(LossGrad, MeanAbsDiff) {
+  const i64 n = 2 * 3 * 4 * 4;
+  std::mt19937 rng(23);
+  Vec a = uniform(rng, n), b = uniform(rng, n);  // |a - b| well away from 0 at almost every element
+  const double scale = -2.5;
+  Vec da(a.size(), 7.0);
+  const double loss = mean_abs_diff(n, a.data(), b.data(), scale, da.data());
+  double want = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) want += std::abs(a[i] - b[i]);
+  EXPECT_NEAR(loss, want / n, 1e-15);
+  auto f = [&] { return scale * mean_abs_diff(n, a.data(), b.data(), 0.0, static_cast<double*>(nullptr)); };
+  expect_grad("da", da, numeric_grad_scalar(a, f));
+  Vec neg(da.size());
+  for (std::size_t i = 0; i < da.size(); ++i) neg[i] = -da[i];
+  expect_grad("db = -da", neg, numeric_grad_scalar(b, f));
+  // Equal elements: no gradient (the subgradient PyTorch's abs takes at 0).
+  Vec same = a, dsame(a.size(), 1.0);
+  EXPECT_EQ(mean_abs_diff(n, a.data(), same.data(), 1.0, dsame.data()), 0.0);
+  for (double v : dsame) EXPECT_EQ(v, 0.0);
+}
+
 // ---- Max pooling over time, mean over time -------------------------------------------------
 TEST(PoolGrad, MaxPool1d) {
   struct G {
