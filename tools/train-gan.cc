@@ -425,7 +425,9 @@ int main(int argc, char** argv) {
           if (step_text.empty() || step_text.find_first_not_of("0123456789") != std::string::npos || step_text.size() > 18)
             fail<InputError>("{}: line '{}': the third column is not a step number; not a train-gan log", log_path,
                              line.substr(0, 80));
-          if (std::stoull(step_text) <= start_global) kept += line + "\n";
+          if (std::stoull(step_text) > start_global) continue;
+          // Rows of logs from before the ms_ratio column get it, as NA: one column count throughout.
+          kept += std::count(line.begin(), line.end(), '\t') == 9 ? line + "\tNA\n" : line + "\n";
         }
       }
       kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\tms_ratio\n" + kept;
@@ -553,7 +555,7 @@ int main(int argc, char** argv) {
         if (log_file) {
           fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1,
                      loss_d, loss_g, score_text(sr), score_text(sw), score_text(sf), score_text(sg), score_text(si),
-                     score_text(ms));
+                     std::isnan(ms) ? std::string("NA") : fmt::format("{:.6g}", ms));
           std::fflush(log_file);  // tail -f works, and a killed run keeps every line it logged
         }
         progress.add();

@@ -108,12 +108,14 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
 float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, const Array& z_ms) {
   // G step through the updated D. The forward passes run in the order PyTorch's would (real
   // text, then the interpolations), so batch-norm running statistics move in the same order.
+  if (uses_mode_seeking() && (z_ms.empty() || z_.empty() || z_ms.shape != z_.shape))
+    throw std::invalid_argument("GanClsStep::run_g: mode seeking needs z_ms shaped like the step's z");
+  if (uses_interp() && (h_int.empty() || z_int.empty() || h_int.dim(0) != z_int.dim(0) || h_int.dim(0) < 1))
+    throw std::invalid_argument("GanClsStep::run_g: interpolation needs h_int and z_int of one batch size");
   g_.params().zero_grads();
   be_.to_plain(d_.forward(kGenPass, fake_, h, true), logits_[kSg]);
   float loss_g = be_.bce_with_logits(logits_[kSg], ones_, nullptr, &dlogits_[kSg]);
   if (uses_interp()) {
-    if (h_int.empty() || z_int.empty() || h_int.dim(0) != z_int.dim(0) || h_int.dim(0) < 1)
-      throw std::invalid_argument("GanClsStep::run_g: interpolation needs h_int and z_int of one batch size");
     const i64 m = h_int.dim(0);
     if (ones_int_.empty() || ones_int_.dim(0) != m) {
       ones_int_ = constant(be_, m, 1.0f);
@@ -127,8 +129,6 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   }
   const Array* dfake = &d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
   if (uses_mode_seeking()) {
-    if (z_ms.empty() || z_.empty() || z_ms.shape != z_.shape)
-      throw std::invalid_argument("GanClsStep::run_g: mode seeking needs z_ms shaped like the step's z");
     be_.to_plain(g_.forward(kGenMs, z_ms, h, /*training=*/true), fake_ms_);
     const float dz = be_.mean_abs_diff(z_, z_ms, 0.0f, nullptr);
     const float dimg = be_.mean_abs_diff(fake_, fake_ms_, 0.0f, nullptr);

@@ -96,8 +96,9 @@ class GanClsStep {
   GanStepOptions opt_;
   Adam opt_g_, opt_d_;
   Array ones_, zeros_, w_real_, w_wrong_, w_fake_, ones_int_, w_int_;
-  Array z_, fake_, fake_int_, fake_ms_, dfake_ms_, dfake_sum_, logits_[5], dlogits_[5];
-  float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();  // logits_ are copies, kept after D's slots are reused
+  Array z_, fake_ms_, dfake_ms_, dfake_sum_;
+  Array fake_, fake_int_, logits_[5], dlogits_[5];  // logits_ are copies, kept after D's slots are reused
+  float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();
 };
 
 using GanStep = GanClsStep;

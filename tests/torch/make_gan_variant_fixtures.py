@@ -23,7 +23,8 @@ x_real[(i + 1) % B], not stored); emb_wrong is recorded for the Algorithm 1 form
 
 Every variant starts from the same init/ weights with fresh Adam (lr 2e-4, betas (0.5, 0.999),
 eps 1e-8). Per variant V in gan, cls, int, int-cls (cls_weight 0 or 0.5, interp_weight 0 or 1,
-beta 0.5), and cls-ms (cls with the mode-seeking term of Mao et al. 2019, ms_weight 1):
+beta 0.5), and cls-ms and int-cls-ms (with the mode-seeking term of Mao et al. 2019, ms_weight 1;
+int-cls-ms is train-gan's default):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
@@ -33,7 +34,7 @@ beta 0.5), and cls-ms (cls with the mode-seeking term of Mao et al. 2019, ms_wei
   Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,ms_ratio,loss_d,loss_g} (s_w, s_i, ms_ratio only where used),
   V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
   int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
-  (after optD.step()); cls-ms's D step is cls's too.
+  (after optD.step()); cls-ms's and int-cls-ms's D steps are cls's too.
 Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, init/G/*, init/D/*.
 """
 import argparse
@@ -50,7 +51,7 @@ import t2i_nets  # noqa: E402
 SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
 VARIANTS = {"gan": (0.0, 0.0, 0.0), "cls": (0.5, 0.0, 0.0), "int": (0.0, 1.0, 0.0), "int-cls": (0.5, 1.0, 0.0),
-            "cls-ms": (0.5, 0.0, 1.0)}
+            "cls-ms": (0.5, 0.0, 1.0), "int-cls-ms": (0.5, 1.0, 1.0)}
 MS_EPS = 1e-5
 BETA = 0.5
 REGENERATE = "/usr/bin/python3 tests/torch/make_gan_variant_fixtures.py --out-dir tests/data/torch"
