@@ -213,5 +213,24 @@ else
     --window-size=1200,3000 --screenshot="$TMP/page.png" "file://$res/index.html" > "$TMP/chromium.log" 2>&1 \
     || { cat "$TMP/chromium.log"; fail "chromium could not render index.html"; }
   [ -s "$TMP/page.png" ] || fail "chromium wrote no screenshot"
+  # Not a blank page: text and figures give dark pixels and many colours (the smoke page: 2% dark,
+  # about 760 colours; a blank one has 1).
+  png-to-tensor -q "$TMP/page.png" > "$TMP/page.t2i"
+  PY="${T2I_PYTHON3:-python3}"
+  export PYTHONPATH="$T2I_SRC/tests/cli${PYTHONPATH:+:$PYTHONPATH}"
+  "$PY" - "$TMP/page.t2i" <<'PYEOF' || fail "the screenshot of index.html looks blank"
+import sys
+try:
+    import numpy as np
+except ImportError:
+    print("no numpy: the screenshot's content is not checked")
+    sys.exit(0)
+from t2i_stream import load
+(_, img), = load(sys.argv[1])
+grey = img.astype(np.float32).mean(0)
+dark, levels = float((grey < 100).mean()), len(np.unique(img.reshape(img.shape[0], -1), axis=1).T)
+print("screenshot %s: %.4f of the pixels dark, %d colours" % (img.shape, dark, levels))
+assert dark > 0.002 and levels > 100, (dark, levels)
+PYEOF
   pass "index.html renders in headless chromium"
 fi
