@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <numeric>
@@ -45,13 +46,14 @@ int main(int argc, char** argv) {
                  "eval-text -m text.st --images te.t2i --captions te.tsv",
       .see_also = "train-text(1), encode-text(1), pack-images(1), list-captions(1)",
   });
-  std::string model_path, images_path, captions_path, classes_path;
+  std::string model_path, images_path, captions_path, classes_path, class_embedding = "mean";
   int batch = 64;
   cli.options().add_options()
       ("model,m", po::value(&model_path), "text model checkpoint from train-text")
       ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= 64, keyed class/name")
       ("captions", po::value(&captions_path), "captions, 'image-key<TAB>caption' lines (list-captions)")
       ("classes", po::value(&classes_path), "evaluate only these classes, one name a line (default: every class present)")
+      ("class-embedding", po::value(&class_embedding)->default_value(class_embedding), "mean: a class is the mean of its captions' embeddings, scored by inner product (the paper's mean compatibility); unit: that mean scaled to unit length (cosine to a class prototype)")
       ("batch", po::value(&batch)->default_value(batch), "images or captions encoded at a time");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
     if (model_path.empty() || images_path.empty() || captions_path.empty())
       fail<UsageError>("-m, --images and --captions are required");
     if (batch < 1 || batch > 4096) fail<UsageError>("--batch {}: expected 1 to 4096", batch);
+    if (class_embedding != "mean" && class_embedding != "unit")
+      fail<UsageError>("--class-embedding {}: expected mean or unit", class_embedding);
 
     const Checkpoint ck = Checkpoint::load(model_path);
     const nn::TextModelConfig cfg = nn::TextModelConfig::from_checkpoint(ck);
@@ -131,8 +135,16 @@ int main(int argc, char** argv) {
         for (std::size_t d = 0; d < D; ++d) tsum[all[i0 + j].first * D + d] += e[j * D + d];
       progress.add(n);
     }
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t d = 0; d < D; ++d) tsum[k * D + d] /= double(captions[k].size());
+    for (std::size_t k = 0; k < K; ++k) {
+      double* row = &tsum[k * D];
+      for (std::size_t d = 0; d < D; ++d) row[d] /= double(captions[k].size());
+      if (class_embedding == "unit") {
+        double ss = 0;
+        for (std::size_t d = 0; d < D; ++d) ss += row[d] * row[d];
+        const double inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;  // an all-zero mean stays zero
+        for (std::size_t d = 0; d < D; ++d) row[d] *= inv;
+      }
+    }
 
     // Image embeddings (batch norm with running statistics, centre 64 x 64 crops) and scores.
     const std::size_t N = image_keys.size();
@@ -182,7 +194,8 @@ int main(int argc, char** argv) {
       ap_sum += double(hits) / double(top);
     }
     const double top1 = double(correct) / double(N), ap50 = ap_sum / double(K);
-    fmt::print("# zero-shot retrieval, {} ({} classes; chance top-1 {:.4f})\n", model_path, K, 1.0 / double(K));
+    fmt::print("# zero-shot retrieval, {} ({} classes; chance top-1 {:.4f}; class embedding {})\n", model_path, K,
+               1.0 / double(K), class_embedding);
     fmt::print("top1\t{:.4f}\nap50\t{:.4f}\nclasses\t{}\nimages\t{}\ncaptions\t{}\n", top1, ap50, K, N, n_captions);
     return 0;
   });

@@ -68,6 +68,50 @@ awk -v t="$top1" -v a="$ap50" 'BEGIN {exit !(t >= 0 && t <= 1 && a >= 0 && a <= 
   || fail "eval-text: top1 $top1 ap50 $ap50"
 pass "eval-text: top1 $top1, ap50 $ap50 (chance 0.0625)"
 
+# --- eval-text's two class embeddings against a recomputation: the image encoder in PyTorch
+# (tests/torch/t2i_text_nets.py, the checkpoint's weights), the captions' embeddings from
+# encode-text, both scores in NumPy. Skipped where PyTorch is missing.
+eval-text -m text.st --images all.t2i --captions tr.tsv --classes classes.txt --threads 2 -q \
+  --class-embedding unit > eval-unit.txt || fail "eval-text --class-embedding unit failed"
+grep -q "class embedding unit" eval-unit.txt || fail "eval-text unit: $(head -1 eval-unit.txt)"
+PY="${T2I_PYTHON3:-python3}"
+if "$PY" -c 'import numpy, torch' 2>/dev/null; then
+  encode-text -q -m text.st --mode each --threads 2 tr.tsv > caps.t2i
+  PYTHONPATH="$T2I_SRC/tests/cli:$T2I_SRC/tests/torch" "$PY" - <<'PYEOF' || fail "eval-text against the recomputation"
+import numpy as np, torch
+import t2i_nets, t2i_text_nets
+from t2i_stream import load
+t, meta = t2i_nets.load_safetensors("text.st")
+enc = t2i_text_nets.ImageEncoder(int(meta["image_ndf"]), int(meta["emb_dim"]))
+enc.load_state_dict({k[14:]: v for k, v in t.items() if k.startswith("image_encoder.")})
+enc.eval()
+classes = [l.strip() for l in open("classes.txt")]
+keys, ims = zip(*[(k, a) for k, a in load("all.t2i") if k.split("/")[0] in classes])
+with torch.no_grad():
+    v = enc(torch.tensor(np.stack(ims).astype(np.float32) / 127.5 - 1)).double().numpy()
+caps = {}
+for k, a in load("caps.t2i"):
+    caps.setdefault(k.split("/")[0], []).append(a.astype(np.float64))
+y = np.array([classes.index(k.split("/")[0]) for k in keys])
+got = {}
+for name in ("eval", "eval-unit"):
+    got[name] = {l.split("\t")[0]: float(l.split("\t")[1]) for l in open(name + ".txt") if not l.startswith("#")}
+for name, unit in (("eval", False), ("eval-unit", True)):
+    c = np.stack([np.mean(caps[k], 0) for k in classes])
+    if unit:
+        c /= np.linalg.norm(c, axis=1, keepdims=True)
+    s = v @ c.T
+    top1 = float((s.argmax(1) == y).mean())
+    ap50 = float(np.mean([(y[np.argsort(-s[:, k], kind="stable")[:50]] == k).mean() for k in range(len(classes))]))
+    print("%s: eval-text top1 %.4f ap50 %.4f, recomputed %.4f %.4f" % (name, got[name]["top1"], got[name]["ap50"], top1, ap50))
+    assert abs(got[name]["top1"] - top1) <= 1 / 80 + 1e-4 and abs(got[name]["ap50"] - ap50) <= 1 / 800 + 1e-4
+PYEOF
+  pass "eval-text --class-embedding mean and unit agree with a recomputation in PyTorch and NumPy"
+else
+  echo "skipped: eval-text against PyTorch (no torch)"
+fi
+expect_exit 1 eval-text -m text.st --images all.t2i --captions tr.tsv --class-embedding median
+
 # --- Errors.
 expect_exit 2 train-text --images nope.t2i --captions tr.tsv -o x.st
 expect_exit 1 train-text --images all.t2i --captions tr.tsv
