@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "error.h"
@@ -21,7 +23,68 @@ std::string_view safetensors_dtype(DType dtype) {
   return "";
 }
 
+std::uint16_t float_to_half(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const auto sign = static_cast<std::uint16_t>((u >> 16) & 0x8000u);
+  const std::uint32_t exp = (u >> 23) & 0xffu, mant = u & 0x7fffffu;
+  if (exp == 0xff) return static_cast<std::uint16_t>(sign | 0x7c00u | (mant ? 0x200u | (mant >> 13) : 0u));
+  const int e = static_cast<int>(exp) - 127 + 15;
+  if (e >= 0x1f) return static_cast<std::uint16_t>(sign | 0x7c00u);
+  if (e <= 0) {  // a subnormal float16 (or zero): m * 2^-24
+    if (e < -10) return sign;
+    const std::uint32_t m_full = mant | 0x800000u;
+    const int shift = 14 - e;
+    std::uint32_t m = m_full >> shift;
+    const std::uint32_t rem = m_full & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (m & 1u))) ++m;
+    return static_cast<std::uint16_t>(sign | m);
+  }
+  std::uint32_t h = sign | (static_cast<std::uint32_t>(e) << 10) | (mant >> 13);
+  const std::uint32_t rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // a carry rounds up into the exponent
+  return static_cast<std::uint16_t>(h);
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  std::uint32_t u;
+  if (exp == 0) {
+    const float v = std::ldexp(static_cast<float>(m), -24);
+    return sign ? -v : v;
+  }
+  if (exp == 0x1f)
+    u = sign | 0x7f800000u | (m << 13);
+  else
+    u = sign | ((exp + 112u) << 23) | (m << 13);
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+void require_training_checkpoint(const Checkpoint& ck, std::string_view what) {
+  auto it = ck.metadata.find(kExportPartsKey);
+  if (it != ck.metadata.end())
+    fail<InputError>("{}: an inference model made by export-model ({} only); {} needs the training checkpoint",
+                     ck.source(), it->second, what);
+}
+
+bool has_part(const Checkpoint& ck, std::string_view part) {
+  auto it = ck.metadata.find(kExportPartsKey);
+  if (it == ck.metadata.end()) return true;
+  const std::string& parts = it->second;
+  for (std::size_t p = 0; p <= parts.size();) {
+    auto q = std::min(parts.find(',', p), parts.size());
+    if (std::string_view(parts).substr(p, q - p) == part) return true;
+    p = q + 1;
+  }
+  return false;
+}
+
 namespace {
+constexpr const char* kF16 = "F16";
+
 std::optional<DType> dtype_from_safetensors(std::string_view s) {
   for (DType t : {DType::kFloat32, DType::kUInt8, DType::kInt32, DType::kInt64})
     if (safetensors_dtype(t) == s) return t;
@@ -79,7 +142,18 @@ void Checkpoint::check(const std::vector<TensorSpec>& expected) const {
   }
 }
 
-void Checkpoint::save(const std::string& path) const {
+void Checkpoint::save(const std::string& path, bool float16) const {
+  auto as_half = [&](const Tensor& t) { return float16 && t.dtype() == DType::kFloat32; };
+  auto stored_bytes = [&](const Tensor& t) { return as_half(t) ? t.nbytes() / 2 : t.nbytes(); };
+  if (float16)
+    for (const auto& [name, t] : tensors_)
+      if (as_half(t)) {
+        const auto p = t.span<const float>();
+        for (std::size_t i = 0; i < p.size(); ++i)
+          if (std::isfinite(p[i]) && std::fabs(p[i]) > 65504.0f)
+            fail<InputError>("{}: tensor '{}' holds {} at index {}, beyond float16's range (65504); keep it float32",
+                             path, name, p[i], i);
+      }
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   for (const auto& [k, v] : metadata) meta[k] = v;
@@ -87,10 +161,10 @@ void Checkpoint::save(const std::string& path) const {
   header["__metadata__"] = meta;
   std::uint64_t offset = 0;
   for (const auto& [name, t] : tensors_) {
-    header[name] = {{"dtype", safetensors_dtype(t.dtype())},
+    header[name] = {{"dtype", as_half(t) ? std::string_view(kF16) : safetensors_dtype(t.dtype())},
                     {"shape", t.shape()},
-                    {"data_offsets", {offset, offset + t.nbytes()}}};
-    offset += t.nbytes();
+                    {"data_offsets", {offset, offset + stored_bytes(t)}}};
+    offset += stored_bytes(t);
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned
@@ -100,7 +174,17 @@ void Checkpoint::save(const std::string& path) const {
   AtomicFile out(path);
   out.write(len, sizeof len);
   out.write(text.data(), text.size());
-  for (const auto& [name, t] : tensors_) out.write(t.bytes(), t.nbytes());
+  std::vector<std::uint16_t> half;
+  for (const auto& [name, t] : tensors_) {
+    if (!as_half(t)) {
+      out.write(t.bytes(), t.nbytes());
+      continue;
+    }
+    const auto p = t.span<const float>();
+    half.resize(p.size());
+    for (std::size_t i = 0; i < half.size(); ++i) half[i] = float_to_half(p[i]);  // little-endian hosts only, as the rest
+    out.write(half.data(), half.size() * 2);
+  }
   out.commit();
 }
 
@@ -131,6 +215,7 @@ Checkpoint Checkpoint::parse(std::string_view bytes, const std::string& name) {
     std::string name;
     DType dtype;
     Shape shape;
+    bool half;  // stored as F16, widened to float32
   };
   std::vector<Span> spans;
   for (auto& item : header.items()) {
@@ -152,8 +237,10 @@ Checkpoint Checkpoint::parse(std::string_view bytes, const std::string& name) {
     if (dt == value.end() || sh == value.end() || off == value.end())
       tensor_bad("needs dtype, shape and data_offsets");
     if (!dt->is_string()) tensor_bad("dtype is not a string");
-    auto dtype = dtype_from_safetensors(dt->get<std::string>());
-    if (!dtype) tensor_bad(fmt::format("unsupported dtype '{}'; expected F32, U8, I32 or I64", dt->get<std::string>()));
+    const bool half = dt->get<std::string>() == kF16;
+    auto dtype = half ? std::optional<DType>(DType::kFloat32) : dtype_from_safetensors(dt->get<std::string>());
+    if (!dtype)
+      tensor_bad(fmt::format("unsupported dtype '{}'; expected F32, F16, U8, I32 or I64", dt->get<std::string>()));
     if (!sh->is_array() || sh->size() > 32) tensor_bad("shape is not an array of at most 32 dimensions");
     Shape shape;
     for (const auto& d : *sh) {
@@ -168,11 +255,12 @@ Checkpoint Checkpoint::parse(std::string_view bytes, const std::string& name) {
     if (b > e) tensor_bad(fmt::format("data_offsets [{}, {}] run backwards", b, e));
     if (e > data.size())
       tensor_bad(fmt::format("data_offsets [{}, {}] point past the end of the {}-byte data", b, e, data.size()));
-    auto numel = checked_numel(shape, dtype_size(*dtype));
-    if (!numel || static_cast<std::uint64_t>(*numel) * dtype_size(*dtype) != e - b)
+    const std::size_t elem = half ? 2 : dtype_size(*dtype);
+    auto numel = checked_numel(shape, elem);
+    if (!numel || static_cast<std::uint64_t>(*numel) * elem != e - b)
       tensor_bad(fmt::format("shape {} {} does not match its {} bytes of data", shape_text(shape),
                              dt->get<std::string>(), e - b));
-    spans.push_back({b, e, key, *dtype, std::move(shape)});
+    spans.push_back({b, e, key, *dtype, std::move(shape), half});
   }
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
@@ -185,8 +273,18 @@ Checkpoint Checkpoint::parse(std::string_view bytes, const std::string& name) {
   }
   if (pos != data.size()) bad(fmt::format("bytes {}..{} of the data belong to no tensor", pos, data.size()));
   for (Span& s : spans) {
-    std::vector<std::byte> buf(static_cast<std::size_t>(s.end - s.begin));
-    if (!buf.empty()) std::memcpy(buf.data(), data.data() + s.begin, buf.size());
+    const std::size_t stored = static_cast<std::size_t>(s.end - s.begin);
+    std::vector<std::byte> buf(s.half ? stored * 2 : stored);
+    if (s.half) {
+      for (std::size_t i = 0; i < stored / 2; ++i) {
+        std::uint16_t h;
+        std::memcpy(&h, data.data() + s.begin + 2 * i, 2);
+        const float f = half_to_float(h);
+        std::memcpy(buf.data() + 4 * i, &f, 4);
+      }
+    } else if (!buf.empty()) {
+      std::memcpy(buf.data(), data.data() + s.begin, buf.size());
+    }
     ck.add(s.name, Tensor(s.dtype, std::move(s.shape), std::move(buf)));
   }
   return ck;

@@ -2,6 +2,9 @@
 // each tensor's dtype, shape and byte range, and "__metadata__" (string to string: the model's
 // configuration), then the raw little-endian tensor data. The format PyTorch users already read
 // (safetensors.torch.load_file). Written to a temporary file, fsynced and renamed into place.
+// float16 ("F16") tensors are read too and widened to float32 on load (exactly), so the toolkit
+// only ever computes in float32; save() can store float32 tensors as float16 (export-model's
+// small inference models).
 #pragma once
 
 #include <cstdint>
@@ -44,8 +47,10 @@ class Checkpoint {
   // Throws InputError naming the first tensor that is missing, unexpected or different.
   void check(const std::vector<TensorSpec>& expected) const;
 
-  // Writes atomically (temporary file, fsync, rename).
-  void save(const std::string& path) const;
+  // Writes atomically (temporary file, fsync, rename). With float16, every float32 tensor is
+  // stored as IEEE binary16, rounded to nearest even; InputError naming the tensor if a finite
+  // value lies beyond float16's range (65504).
+  void save(const std::string& path, bool float16 = false) const;
   // Reads and validates a whole checkpoint; InputError for anything malformed.
   static Checkpoint load(const std::string& path);
   // Parses a checkpoint held in memory; `name` is used in messages.
@@ -58,6 +63,20 @@ class Checkpoint {
   std::unordered_map<std::string, std::size_t> index_;
   std::string source_ = "<checkpoint>";
 };
+
+// export-model's inference models name the networks they kept ("generator", "text_encoder",
+// "text_encoder,image_encoder", ...) under this metadata key; training checkpoints have none.
+inline constexpr const char* kExportPartsKey = "export.parts";
+// InputError when ck is such an export: "<file>: an inference model made by export-model
+// (generator only); <what> needs the training checkpoint".
+void require_training_checkpoint(const Checkpoint& ck, std::string_view what);
+// Whether ck holds `part`: true for a training checkpoint, else whether export.parts names it.
+bool has_part(const Checkpoint& ck, std::string_view part);
+
+// IEEE binary16 <-> binary32: float_to_half rounds to nearest even (overflow gives infinity, NaN
+// stays NaN); half_to_float is exact.
+std::uint16_t float_to_half(float f);
+float half_to_float(std::uint16_t h);
 
 // "F32", "U8", "I32", "I64": safetensors' dtype names.
 std::string_view safetensors_dtype(DType dtype);

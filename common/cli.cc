@@ -3,7 +3,10 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <new>
 #include <sstream>
@@ -114,8 +117,22 @@ std::string Cli::help_text() const {
   return out.str();
 }
 
+std::string shell_quote(const std::string& word) {
+  auto safe = [](unsigned char c) { return std::isalnum(c) || std::strchr("@%+=:,./_-", c) != nullptr; };
+  if (!word.empty() && std::all_of(word.begin(), word.end(), safe)) return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string append_command(const std::string& previous, const std::string& command) {
+  return previous.empty() ? command : previous + "\n" + command;
+}
+
 int Cli::run(int argc, char** argv, const std::function<int()>& body) {
   log::set_program(info_.name);
+  command_line_ = info_.name;
+  for (int i = 1; i < argc; ++i) command_line_ += " " + shell_quote(argv[i]);
   try {
     try {
       po::options_description all;

@@ -73,6 +73,10 @@ class Cli {
   std::string help_text() const;
   const ToolInfo& info() const { return info_; }
 
+  // The command line this run was given, its words shell-quoted where needed ("train-gan -o
+  // 'my model.st' --epochs 40"), for the provenance a trainer records in its checkpoint.
+  const std::string& command_line() const { return command_line_; }
+
  private:
   ToolInfo info_;
   po::options_description tool_options_{"Options"};
@@ -82,7 +86,18 @@ class Cli {
   bool verbose_ = false, quiet_ = false;
   std::vector<std::string> args_;
   po::variables_map vm_;
+  std::string command_line_;
 };
+
+// A word quoted for a POSIX shell: unchanged if it only holds safe characters, else in single
+// quotes (a ' inside as '\'').
+std::string shell_quote(const std::string& word);
+
+// The metadata value "train.commands" of a trainer's checkpoint: every command that trained it,
+// one a line, oldest first (the first run, then each --resume). `previous` is the resumed
+// checkpoint's value (empty for a new training).
+std::string append_command(const std::string& previous, const std::string& command);
+inline constexpr const char* kCommandsKey = "train.commands";
 
 // The toolkit's version and what it was built with, for --version.
 std::string version_text();

@@ -154,11 +154,14 @@ int train(const Cli& cli, TrainOptions o) {
   double part_loss = 0;
   std::vector<double> losses;
   std::optional<Checkpoint> ck;
+  std::string previous_commands;  // the resumed checkpoint's train.commands
   std::string ck_steps, ck_hash;
   nn::StyleConfig scfg;
   if (o.resume) {
     if (!std::filesystem::exists(o.out_path)) fail<InputError>("--resume: no checkpoint {} to continue", o.out_path);
     ck = Checkpoint::load(o.out_path);
+    require_training_checkpoint(*ck, "--resume");
+    if (ck->metadata.count(kCommandsKey)) previous_commands = ck->meta(kCommandsKey);
     scfg = nn::StyleConfig::from_checkpoint(*ck);
     try {
       if (o.gan_path.empty()) o.gan_path = ck->meta("gan.path");
@@ -278,10 +281,13 @@ int train(const Cli& cli, TrainOptions o) {
   } close_log{log_file};
 
   const std::string gan_abs = std::filesystem::absolute(o.gan_path).lexically_normal().string();
+  const std::string commands =
+      append_command(previous_commands, cli.command_line());
   int saved_epoch = o.resume ? start_epoch : -1;
   std::size_t saved_iter = start_iter;
   auto save = [&](int epoch, std::size_t iter) {
     std::map<std::string, std::string> meta = {
+        {kCommandsKey, commands},
         {"gan.path", gan_abs},
         {"gan.hash", g_hash},
         {"train.g_bn", o.g_bn},

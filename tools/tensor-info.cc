@@ -132,8 +132,14 @@ void show_stream(const std::string& path, const Options& o) {
 
 void show_checkpoint(const std::string& path, const Options& o) {
   Checkpoint ck = Checkpoint::load(path);
+  // One line a key: newlines and tabs in a value (train.commands: one command a line) escaped.
+  auto escaped = [](const std::string& v) {
+    std::string out;
+    for (char c : v) out += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : c == '\\' ? std::string("\\\\") : std::string(1, c);
+    return out;
+  };
   if (!o.keys_only && !o.summary_only)
-    for (const auto& [k, v] : ck.metadata) fmt::print("# metadata\t{}\t{}\n", k, v);
+    for (const auto& [k, v] : ck.metadata) fmt::print("# metadata\t{}\t{}\n", k, escaped(v));
   Report report(o);
   report.header("tensor");
   for (const std::string& name : ck.names()) {

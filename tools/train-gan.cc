@@ -240,10 +240,13 @@ int main(int argc, char** argv) {
     std::vector<double> losses_d, losses_g;
     nn::GanConfig cfg;
     std::optional<Checkpoint> ck;
+    std::string previous_commands;  // the resumed checkpoint's train.commands
     std::string ck_steps;
     if (resume) {
       if (!std::filesystem::exists(out_path)) fail<InputError>("--resume: no checkpoint {} to continue", out_path);
       ck = Checkpoint::load(out_path);
+      require_training_checkpoint(*ck, "--resume");
+      if (ck->metadata.count(kCommandsKey)) previous_commands = ck->meta(kCommandsKey);
       cfg = nn::gan_config(*ck);
       try {
         variant = nn::variant_from_name(ck->meta("train.variant"));
@@ -443,10 +446,13 @@ int main(int argc, char** argv) {
       }
     } close_log{log_file};
 
+    const std::string commands =
+        append_command(previous_commands, cli.command_line());
     int saved_epoch = resume ? start_epoch : -1;
     std::size_t saved_iter = start_iter;
     auto save = [&](int epoch, std::size_t iter) {
       std::map<std::string, std::string> meta = {
+          {kCommandsKey, commands},
           {"train.variant", nn::variant_name(variant)},
           {"train.wrong", wrong},
           {"train.seed", std::to_string(seed)},

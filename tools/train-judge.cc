@@ -257,7 +257,8 @@ int main(int argc, char** argv) {
       }
       std::string line = fmt::format("epoch {} mean loss {:.4f}, training accuracy class {:.4f} attributes {:.4f}", epoch + 1,
                                      sum / double(steps), acc.cls(), acc.attr());
-      record = {{nn::kJudgeKeyHashes, key_hashes},
+      record = {{kCommandsKey, cli.command_line()},
+                {nn::kJudgeKeyHashes, key_hashes},
                 {"train.epoch", std::to_string(epoch + 1)},
                 {"train.images", std::to_string(N)},
                 {"train.loss", fmt::format("{:.6g}", sum / double(steps))},

@@ -149,9 +149,12 @@ int main(int argc, char** argv) {
     int start_epoch = 0;
     std::vector<double> losses;
     std::optional<Checkpoint> ck;
+    std::string previous_commands;  // the resumed checkpoint's train.commands
     if (resume) {
       if (!std::filesystem::exists(out_path)) fail<InputError>("--resume: no checkpoint {} to continue", out_path);
       ck = Checkpoint::load(out_path);
+      require_training_checkpoint(*ck, "--resume");
+      if (ck->metadata.count(kCommandsKey)) previous_commands = ck->meta(kCommandsKey);
       cfg = nn::TextModelConfig::from_checkpoint(*ck);
       start_epoch = std::stoi(ck->meta("train.epoch"));
       rng_state = std::stoull(ck->meta("train.rng_state"));
@@ -207,9 +210,12 @@ int main(int argc, char** argv) {
     const int B = batch;
     Tensor x(DType::kFloat32, {B, 3, 64, 64}), c(DType::kFloat32, {B, text::kAlphabetSize, text::kMaxLength});
     std::vector<int> order(static_cast<std::size_t>(nclasses));
+    const std::string commands =
+        append_command(previous_commands, cli.command_line());
     int saved_epoch = start_epoch;
     auto save = [&](int epoch) {
       std::map<std::string, std::string> meta = {
+          {kCommandsKey, commands},
           {"train.epoch", std::to_string(epoch)},
           {"train.rng_state", std::to_string(rng.state)},
           {"train.lr", fmt::format("{:.17g}", lr)},

@@ -97,6 +97,10 @@ void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* imag
   check_part(ck, text.params(), kTextPrefix);
   text.params().load_from(ck, kTextPrefix);
   if (image) {
+    if (!has_part(ck, "image_encoder"))
+      fail<InputError>("{}: an inference model made by export-model ({} only); this needs the image encoder too: the "
+                       "training checkpoint, or an export made with export-model --with-image-encoder",
+                       ck.source(), ck.meta(kExportPartsKey));
     check_part(ck, image->params(), kImagePrefix);
     image->params().load_from(ck, kImagePrefix);
   }

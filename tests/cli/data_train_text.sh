@@ -38,7 +38,7 @@ pass "text.st is a text model"
 train-text --images all.t2i --captions tr.tsv -o straight.st "${SMALL[@]}" --epochs 4 -q
 train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epochs 2 -q
 train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epochs 4 --resume -q
-same_file straight.st resumed.st
+same_model straight.st resumed.st
 pass "train-text --resume is bit-identical to an uninterrupted run"
 
 # --- The CVPR code's recipe (RMSprop, raw embeddings) trains and resumes too.
@@ -46,7 +46,7 @@ CVPR=(--optimizer rmsprop --lr 0.005 --norm 0)
 train-text --images all.t2i --captions tr.tsv -o r4.st "${SMALL[@]}" "${CVPR[@]}" --epochs 4 -q
 train-text --images all.t2i --captions tr.tsv -o r2.st "${SMALL[@]}" "${CVPR[@]}" --epochs 2 -q
 train-text --images all.t2i --captions tr.tsv -o r2.st "${SMALL[@]}" --epochs 4 --resume -q
-same_file r4.st r2.st
+same_model r4.st r2.st
 tensor-info r4.st > r4.txt; grep -q 'optimizer.text_encoder.conv1.weight.square_avg' r4.txt || fail "r4.st lacks the RMSprop states"
 pass "train-text --optimizer rmsprop --norm 0 trains and resumes bit for bit"
 

@@ -75,7 +75,7 @@ pass "apply: z recovered from G's images (cosine well above chance), keys kept, 
 # --- --resume: 20 + 20 epochs are the bytes of 40; so is a run stopped by SIGTERM and resumed.
 invert-style train -q "${TRAIN[@]}" -o half.st --epochs 20 --log half.tsv
 invert-style train -q --embeddings emb.t2i -o half.st --epochs 40 --log half.tsv --threads 1 --resume
-same_file s.st half.st
+same_model s.st half.st
 same_file s.tsv half.tsv
 pass "--resume 20+20 epochs == 40 epochs (checkpoint and log), the GAN taken from the checkpoint"
 
@@ -95,7 +95,7 @@ if [ "$rc" -eq 3 ]; then
   grep -q "stopped by SIGTERM.*saved sig.st" sig.err || fail "SIGTERM message: $(cat sig.err)"
   [ "$(wc -l <sig.err)" -eq 1 ] || fail "SIGTERM: expected one line, got: $(cat sig.err)"
   invert-style train -q "${TRAIN[@]}" -o sig.st --epochs 100 --checkpoint-every 50 --log sig.tsv --resume
-  same_file long.st sig.st
+  same_model long.st sig.st
   same_file long.tsv sig.tsv
   pass "SIGTERM mid-run saves a checkpoint; --resume completes with the same bytes"
 elif [ "$rc" -eq 0 ]; then

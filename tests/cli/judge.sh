@@ -32,7 +32,7 @@ pass "judge.st is a judge"
 # Same seed, same bits.
 train-judge --images tr.t2i --dataset d -o again.st "${SMALL[@]}" --epochs 1 -q
 train-judge --images tr.t2i --dataset d -o again2.st "${SMALL[@]}" --epochs 1 -q
-same_file again.st again2.st
+same_model again.st again2.st
 pass "train-judge is deterministic"
 
 # --- Other tools refuse a judge by name, and eval-images a text model as judge.

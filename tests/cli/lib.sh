@@ -24,6 +24,24 @@ expect_exit() {
 # same_file A B: byte-identical.
 same_file() { cmp -s "$1" "$2" || fail "$1 and $2 differ"; }
 
+# same_model A B: two safetensors checkpoints with the same tensors (same bytes) and the same
+# metadata except train.commands, the command lines that made each (a resumed run adds its own,
+# and another -o name is another command).
+same_model() {
+  "${PY:-${T2I_PYTHON3:-python3}}" - "$1" "$2" <<'PYEOF' || fail "$1 and $2 differ"
+import json, struct, sys
+def parts(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    h["__metadata__"].pop("train.commands", None)
+    return h, b[8 + n:]
+(ha, da), (hb, db) = parts(sys.argv[1]), parts(sys.argv[2])
+assert ha == hb, "headers differ: " + str({k: (ha.get(k), hb.get(k)) for k in set(ha) | set(hb) if ha.get(k) != hb.get(k)})[:600]
+assert da == db, "tensor data differ"
+PYEOF
+}
+
 # need_numpy: the tests that check numbers with NumPy skip (CTest code 77) without it; sets PY
 # and puts tests/cli (t2i_stream.py) on PYTHONPATH.
 need_numpy() {

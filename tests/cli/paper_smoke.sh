@@ -37,9 +37,15 @@ done
 out="$TMP/out"
 args=(PRESET=smoke OUT="$out" BIN="$TMP/bin")
 mk() { env "${unset_env[@]}" make -C "$paper" "${args[@]}" "$@"; }
-mk -j2 all report > "$TMP/make.log" 2>&1 \
+mk -j2 all report model > "$TMP/make.log" 2>&1 \
   || { tail -n 40 "$TMP/make.log"; for f in "$out"/log/*.log; do echo "== $f"; tail -n 5 "$f"; done; fail "paper pipeline (smoke)"; }
 res="$out/results"
+# make model: the small inference models, float16 exports of text.st and gan-int-cls.st.
+grep -qP '^# metadata\texport.parts\tgenerator$' <(tensor-info "$out/model/gan.st") || fail "model/gan.st is not a generator export"
+grep -qP '^# metadata\texport.parts\ttext_encoder$' <(tensor-info "$out/model/text.st") || fail "model/text.st is not a text encoder export"
+grep -aq '"dtype":"F16"' <(head -c 4096 "$out/model/gan.st") || fail "model/gan.st is not float16"
+echo "a red bird" | "$TMP/bin/encode-text" -q -m "$out/model/text.st" | "$TMP/bin/generate" -q -m "$out/model/gan.st" -n 2 > "$TMP/m.t2i" \
+  || fail "the exported models do not draw"
 [ -z "$(find "$out" -name '*.part')" ] || fail "a finished run left .part files: $(find "$out" -name '*.part')"
 for s in text gan-int style-cls; do
   grep -q -- "-o [^ ]*\.st\.part " "$out/cmd/$s.sh" || fail "$s trains into its final path: $(cat "$out/cmd/$s.sh")"

@@ -20,10 +20,13 @@ look=$(png-to-tensor "$TMP/out/look.png" | tensor-info --no-stats | awk -F'\t' '
 n=$(grep -c . "$T2I_SRC/pipelines/quickstart/sentences.tsv")
 samples=$(png-to-tensor "$TMP/out/samples.png" | tensor-info --no-stats | awk -F'\t' 'NR==2 {print $3}')
 [[ "$samples" == "[3,$((2 + n * 66)),"* ]] || fail "samples.png is $samples, expected $n rows of 64-pixel tiles"
+# The shipped model's picture: the same rows, drawn first.
+shipped=$(png-to-tensor "$TMP/out/shipped.png" | tensor-info --no-stats | awk -F'\t' 'NR==2 {print $3}')
+[ "$shipped" = "$samples" ] || fail "shipped.png is $shipped, expected $samples like samples.png"
 tensor-info "$TMP/out/gan.st" > "$TMP/gan-info.txt"
 grep -qP '^# metadata\tmodel\tt2igan-gan$' "$TMP/gan-info.txt" || fail "gan.st is not a GAN checkpoint"
 grep -qP '^# metadata\ttrain.variant\tint-cls$' "$TMP/gan-info.txt" || fail "gan.st is not GAN-INT-CLS"
 # A second make has nothing to do.
-make -q -C "$T2I_SRC/pipelines/quickstart" "${args[@]}" "$TMP/out/look.png" "$TMP/out/info.txt" "$TMP/out/check.txt" "$TMP/out/samples.png" \
+make -q -C "$T2I_SRC/pipelines/quickstart" "${args[@]}" "$TMP/out/shipped.png" "$TMP/out/look.png" "$TMP/out/info.txt" "$TMP/out/check.txt" "$TMP/out/samples.png" \
   || fail "a second make would redo work"
 pass "quickstart pipeline"

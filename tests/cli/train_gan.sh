@@ -48,9 +48,16 @@ pass "4 epochs: finite losses logged per minibatch, t2igan-gan checkpoint, 8x8 s
 # --- --resume: 2 + 2 epochs are the bytes of 4 (checkpoint and log).
 train-gan -q "${TINY[@]}" -o half.st --epochs 2 --log half.tsv --checkpoint-every 1
 train-gan -q "${TINY[@]}" -o half.st --epochs 4 --log half.tsv --checkpoint-every 1 --resume
-same_file full.st half.st
+same_model full.st half.st
 same_file full.tsv half.tsv
 pass "--resume 2+2 epochs == 4 epochs, byte-identical checkpoint and log"
+# The provenance: every command that trained a checkpoint, the resumed run's after the first.
+tensor-info half.st | grep -P '^# metadata\ttrain.commands\t' | cut -f3 > cmds.txt
+want="train-gan -q ${TINY[*]} -o half.st --epochs 2 --log half.tsv --checkpoint-every 1\\ntrain-gan -q ${TINY[*]} -o half.st --epochs 4 --log half.tsv --checkpoint-every 1 --resume"
+[ "$(cat cmds.txt)" = "$want" ] || fail "train.commands of the resumed checkpoint: $(cat cmds.txt); expected $want"
+grep -qP '^# metadata\ttrain.commands\ttrain-gan -q .* -o full.st --epochs 4 --log full.tsv --samples-every 2 --checkpoint-every 1$' <(tensor-info full.st) ||
+  fail "full.st: train.commands is not its one command: $(tensor-info full.st | grep train.commands)"
+pass "train.commands: the command of each run that trained the checkpoint, the first and the resumed one"
 
 # --- SIGTERM mid-run: a checkpoint at the next minibatch, one message, then --resume finishes
 # with the bytes of the uninterrupted run.
@@ -71,7 +78,7 @@ if [ "$rc" -eq 3 ]; then
   grep -q "stopped by SIGTERM.*saved sig.st" sig.err || fail "SIGTERM message: $(cat sig.err)"
   [ "$(wc -l <sig.err)" -eq 1 ] || fail "SIGTERM: expected one line, got: $(cat sig.err)"
   train-gan -q "${TINY[@]}" -o sig.st --epochs 4 --log sig.tsv --checkpoint-every 1 --resume
-  same_file full.st sig.st
+  same_model full.st sig.st
   same_file full.tsv sig.tsv
   pass "SIGTERM mid-run saves a checkpoint; --resume completes with the same bytes"
 elif [ "$rc" -eq 0 ]; then
@@ -101,7 +108,7 @@ head -c 8192 ms.st | grep -aq '"train.ms_weight":"2"' || fail "--ms-weight not r
 awk -F'\t' 'NR > 1 && !($11 > 0) { exit 1 }' ms.tsv || fail "ms_ratio not logged: $(sed -n 2p ms.tsv)"
 train-gan -q "${TINY[@]}" -o ms-half.st --epochs 1 --ms-weight 2 --log ms-half.tsv --checkpoint-every 1
 train-gan -q "${TINY[@]}" -o ms-half.st --epochs 2 --log ms-half.tsv --checkpoint-every 1 --resume
-same_file ms.st ms-half.st
+same_model ms.st ms-half.st
 same_file ms.tsv ms-half.tsv
 train-gan -q "${TINY[@]}" -o noms.st --epochs 2 --ms-weight 0 --log noms.tsv
 cmp -s <(cut -f4,5 ms.tsv) <(cut -f4,5 noms.tsv) && fail "--ms-weight 2 trained like no term"

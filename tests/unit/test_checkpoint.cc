@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "checkpoint.h"
 #include "error.h"
@@ -55,6 +57,95 @@ TEST(Checkpoint, RoundTripsTensorsAndMetadata) {
   std::uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
   EXPECT_EQ(n % 8, 0u);
+}
+
+TEST(Float16, EveryHalfRoundTripsThroughFloat) {
+  for (std::uint32_t h = 0; h < 0x10000u; ++h) {
+    const auto hh = static_cast<std::uint16_t>(h);
+    const float f = half_to_float(hh);
+    if (std::isnan(f)) {
+      EXPECT_TRUE((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) << h;
+      EXPECT_TRUE(std::isnan(half_to_float(float_to_half(f)))) << h;
+      continue;
+    }
+    ASSERT_EQ(float_to_half(f), hh) << "half 0x" << std::hex << h << " = " << f;
+  }
+}
+
+TEST(Float16, KnownValuesAndRoundingToNearestEven) {
+  // binary16 encodings from IEEE 754-2008: 1, -2, max 65504, min normal 2^-14, min subnormal 2^-24.
+  EXPECT_EQ(float_to_half(1.0f), 0x3c00);
+  EXPECT_EQ(float_to_half(-2.0f), 0xc000);
+  EXPECT_EQ(float_to_half(65504.0f), 0x7bff);
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -14)), 0x0400);
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);
+  EXPECT_EQ(float_to_half(0.1f), 0x2e66);          // 0.0999755859375
+  EXPECT_EQ(float_to_half(-0.0f), 0x8000);
+  EXPECT_EQ(half_to_float(0x3555), 0.333251953125f);
+  // Ties go to the even neighbour; anything above the tie rounds up.
+  const float ulp1 = std::ldexp(1.0f, -10);  // spacing of halves in [1, 2)
+  EXPECT_EQ(float_to_half(1.0f + ulp1 / 2), 0x3c00);
+  EXPECT_EQ(float_to_half(1.0f + 3 * ulp1 / 2), 0x3c02);
+  EXPECT_EQ(float_to_half(std::nextafter(1.0f + ulp1 / 2, 2.0f)), 0x3c01);
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);           // tie between 0 and 2^-24
+  EXPECT_EQ(float_to_half(1.5f * std::ldexp(1.0f, -25)), 0x0001);
+  EXPECT_EQ(float_to_half(3 * std::ldexp(1.0f, -25)), 0x0002);       // tie between 1 and 2 units: even
+  EXPECT_EQ(float_to_half(std::ldexp(1023.5f, -24)), 0x0400);        // the largest subnormal rounds into the normals
+  EXPECT_EQ(float_to_half(65519.0f), 0x7bff);                        // below the tie with infinity
+  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);                        // overflow
+  EXPECT_EQ(float_to_half(std::numeric_limits<float>::infinity()), 0x7c00);
+  EXPECT_EQ(float_to_half(-std::numeric_limits<float>::infinity()), 0xfc00);
+  EXPECT_EQ(float_to_half(1e-10f), 0x0000);
+}
+
+TEST(Checkpoint, StoresFloat32AsFloat16AndWidensOnLoad) {
+  TempDir dir;
+  Checkpoint ck = sample();
+  ck.save(dir.file("f32.st"));
+  ck.save(dir.file("f16.st"), /*float16=*/true);
+  const auto f32_size = std::filesystem::file_size(dir.file("f32.st"));
+  const auto f16_size = std::filesystem::file_size(dir.file("f16.st"));
+  EXPECT_LT(f16_size, f32_size * 6 / 10);  // the [128,1024] weight dominates
+  // The header names the stored dtypes: F16 for the float tensors, the rest as they were.
+  const std::string bytes = read_file(dir.file("f16.st"));
+  EXPECT_NE(bytes.find("\"g.fc.weight\":{\"dtype\":\"F16\""), std::string::npos);
+  EXPECT_NE(bytes.find("\"d.mask\":{\"dtype\":\"U8\""), std::string::npos);
+  Checkpoint back = Checkpoint::load(dir.file("f16.st"));
+  EXPECT_NO_THROW(back.check(spec_of(ck)));  // float32 again, same shapes
+  for (const auto& name : ck.names()) {
+    const Tensor& a = ck.get(name);
+    const Tensor& b = back.get(name);
+    if (a.dtype() != DType::kFloat32) {
+      EXPECT_TRUE(a == b) << name;
+      continue;
+    }
+    const auto x = a.span<const float>();
+    const auto y = b.span<const float>();
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      ASSERT_EQ(y[i], half_to_float(float_to_half(x[i]))) << name << " " << i;
+      ASSERT_LE(std::fabs(y[i] - x[i]), std::fabs(x[i]) * (1.0f / 2048) + std::ldexp(1.0f, -25)) << name << " " << i;
+    }
+  }
+  // Saving the widened tensors as float16 again gives the same data bytes (the header differs
+  // only in the order of the metadata keys).
+  back.save(dir.file("again.st"), true);
+  const std::string again = read_file(dir.file("again.st"));
+  ASSERT_EQ(again.size(), bytes.size());
+  std::uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), 8);
+  EXPECT_TRUE(again.substr(8 + header) == bytes.substr(8 + header));
+}
+
+TEST(Checkpoint, Float16RefusesValuesBeyondItsRange) {
+  TempDir dir;
+  Checkpoint ck;
+  Tensor t(DType::kFloat32, {3});
+  t.span<float>()[1] = 7e4f;
+  ck.add("big", t);
+  const std::string what = what_of([&] { ck.save(dir.file("big.st"), true); });
+  EXPECT_NE(what.find("tensor 'big' holds 70000 at index 1, beyond float16's range"), std::string::npos) << what;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("big.st")));
+  EXPECT_NO_THROW(ck.save(dir.file("big.st")));  // float32 keeps it
 }
 
 TEST(Checkpoint, SaveIsAtomic) {
@@ -116,6 +207,7 @@ TEST(Checkpoint, MalformedFilesAreRejectedWithAReason) {
       {"not_object", with_header("[1,2]", ""), "does not start with '{'"},
       {"bad_dtype", with_header(R"({"a":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}})", f8), "unsupported dtype 'BF16'"},
       {"size_mismatch", with_header(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", f8), "does not match its 8 bytes"},
+      {"f16_size_mismatch", with_header(R"({"a":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}})", f8), "[3] F16 does not match its 8 bytes"},
       {"negative_dim", with_header(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", f8), "non-negative integers"},
       {"offsets_past_end", with_header(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", f8), "point past the end"},
       {"backwards", with_header(R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[8,0]}})", f8), "run backwards"},

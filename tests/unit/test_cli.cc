@@ -47,6 +47,20 @@ TEST(Cli, ExitCodesFollowTheErrorKind) {
   EXPECT_EQ(run({}, [](Cli&) -> int { throw std::logic_error("x"); }), 3);
 }
 
+TEST(Cli, CommandLineIsQuotedForTheShell) {
+  EXPECT_EQ(run({"a b", "--count", "3", "it's", "", "x=1,y/z.st"}, [](Cli& c) {
+              EXPECT_EQ(c.command_line(), "demo 'a b' --count 3 'it'\\''s' '' x=1,y/z.st");
+              return 0;
+            }),
+            0);
+  EXPECT_EQ(shell_quote("--ngf"), "--ngf");
+  EXPECT_EQ(shell_quote("$HOME"), "'$HOME'");
+  EXPECT_EQ(shell_quote("a\tb"), "'a\tb'");
+  EXPECT_EQ(append_command("", "train-gan -o a.st"), "train-gan -o a.st");
+  EXPECT_EQ(append_command("train-gan -o a.st", "train-gan -o a.st --resume"),
+            "train-gan -o a.st\ntrain-gan -o a.st --resume");
+}
+
 TEST(Cli, PositionalArgumentsAndCounts) {
   EXPECT_EQ(run({"a", "--count", "3", "b"}, [](Cli& c) {
               EXPECT_EQ(c.args(), (std::vector<std::string>{"a", "b"}));
