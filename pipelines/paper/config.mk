@@ -32,10 +32,10 @@ else ifeq ($(PRESET),cpu)
 COUNT ?= 3000
 SIZE ?= 128
 THREADS ?= 2
-TEXT_EPOCHS ?= 20
+TEXT_EPOCHS ?= 40
 TEXT_OPTS ?= --c1 128 --c2 128 --c3 128 --emb-dim 256 --image-ndf 32
 GAN_EPOCHS ?= 40
-GAN_OPTS ?= --ngf 48 --ndf 48 --lr-halve-every 20
+GAN_OPTS ?= --ngf 32 --ndf 32 --lr-halve-every 20
 JUDGE_OPTS ?= --epochs 12
 STYLE_OPTS ?= --epochs 8
 PROBE_VARIANTS ?= $(VARIANTS)
