@@ -66,3 +66,10 @@ grep -q 'key "../x": expected' e.log || fail "bad key: $(cat e.log)"
 rc=0; make -s -C "$T2I_SRC/pipelines/batch" BIN="$T2I_BIN" OUT="$TMP/f" > f.log 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && grep -q "SENTENCES=file is required" f.log || fail "missing SENTENCES: $(cat f.log)"
 pass "a repeated key, a key leaving the folder and missing settings stop with one line"
+
+# Without TEXT and GAN: the model the repository ships.
+printf 'a bright yellow bird with a short beak\n' > one.txt
+make -s -C "$T2I_SRC/pipelines/batch" BIN="$T2I_BIN" SENTENCES="$TMP/one.txt" N=2 SHARDS=1 OUT="$TMP/g" > g.log 2>&1 \
+  || { cat g.log; fail "batch with the shipped model"; }
+for i in 0 1; do [ -s "$TMP/g/png/s00001/$i.png" ] || fail "shipped model: missing s00001/$i.png"; done
+pass "TEXT and GAN default to the shipped model (pipelines/paper/model/)"
