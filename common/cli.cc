@@ -120,6 +120,18 @@ std::string Cli::help_text() const {
 std::string shell_quote(const std::string& word) {
   auto safe = [](unsigned char c) { return std::isalnum(c) || std::strchr("@%+=:,./_-", c) != nullptr; };
   if (!word.empty() && std::all_of(word.begin(), word.end(), safe)) return word;
+  auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
+  if (std::any_of(word.begin(), word.end(), control)) {  // bash's $'...', so a command stays on one line
+    std::string out = "$'";
+    for (unsigned char c : word) {
+      if (c == '\n') out += "\\n";
+      else if (c == '\t') out += "\\t";
+      else if (c == '\\' || c == '\'') out += std::string("\\") + static_cast<char>(c);
+      else if (control(c)) out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+      else out += static_cast<char>(c);
+    }
+    return out + "'";
+  }
   std::string out = "'";
   for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";

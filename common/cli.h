@@ -90,7 +90,8 @@ class Cli {
 };
 
 // A word quoted for a POSIX shell: unchanged if it only holds safe characters, else in single
-// quotes (a ' inside as '\'').
+// quotes (a ' inside as '\''); a word with control characters (a newline) as bash's $'...'
+// with escapes, so the quoted command stays on one line.
 std::string shell_quote(const std::string& word);
 
 // The metadata value "train.commands" of a trainer's checkpoint: every command that trained it,

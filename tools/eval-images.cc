@@ -207,7 +207,10 @@ int main(int argc, char** argv) {
     // Models first: a wrong file is reported before any long reading, and a checkpoint's tensors
     // are checked against its configuration before anything is allocated from it.
     std::optional<Checkpoint> text_ck, judge_ck;
-    if (!text_path.empty()) text_ck = Checkpoint::load(text_path);
+    if (!text_path.empty()) {
+      text_ck = Checkpoint::load(text_path);
+      nn::require_image_encoder(*text_ck);  // R-precision embeds the images
+    }
     if (!judge_path.empty()) judge_ck = Checkpoint::load(judge_path);
     std::optional<nn::TextModelConfig> text_cfg;
     std::optional<nn::JudgeConfig> judge_cfg;

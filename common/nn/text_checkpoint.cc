@@ -92,15 +92,19 @@ void save_text_model(const std::string& path, const TextModelConfig& cfg, TextEn
   ck.save(path);
 }
 
+void require_image_encoder(const Checkpoint& ck) {
+  if (!has_part(ck, "image_encoder"))
+    fail<InputError>("{}: an inference model made by export-model ({} only); this needs the image encoder too: the "
+                     "training checkpoint, or an export made with export-model --with-image-encoder",
+                     ck.source(), ck.meta(kExportPartsKey));
+}
+
 void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Optimizer* opt_text,
                      Optimizer* opt_image) {
   check_part(ck, text.params(), kTextPrefix);
   text.params().load_from(ck, kTextPrefix);
   if (image) {
-    if (!has_part(ck, "image_encoder"))
-      fail<InputError>("{}: an inference model made by export-model ({} only); this needs the image encoder too: the "
-                       "training checkpoint, or an export made with export-model --with-image-encoder",
-                       ck.source(), ck.meta(kExportPartsKey));
+    require_image_encoder(ck);
     check_part(ck, image->params(), kImagePrefix);
     image->params().load_from(ck, kImagePrefix);
   }

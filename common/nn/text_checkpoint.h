@@ -31,6 +31,10 @@ void save_text_model(const std::string& path, const TextModelConfig& cfg, TextEn
                      const Optimizer* opt_text, const Optimizer* opt_image,
                      const std::map<std::string, std::string>& extra_metadata = {});
 
+// InputError unless ck holds the image encoder (an export-model export may not): names the file
+// and how to get one that does.
+void require_image_encoder(const Checkpoint& ck);
+
 // Loads the weights (and the optimiser states if given) into bound models of the checkpoint's
 // configuration, checking names, dtypes and shapes. The image encoder may be null (encode-text).
 void load_text_model(const Checkpoint& ck, TextEncoder& text, ImageEncoder* image, Optimizer* opt_text = nullptr,

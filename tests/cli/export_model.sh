@@ -95,13 +95,16 @@ assert np.abs(a - b).max() < 2e-3 * np.abs(a).max(), (np.abs(a - b).max(), np.ab
 grep -q '^image_encoder\.' <(tensor-info t16.st) && fail "t16.st kept the image encoder"
 grep -q '^image_encoder\.' <(tensor-info ti.st) || fail "ti.st lacks the image encoder"
 grep -qP '^# metadata\texport.parts\ttext_encoder,image_encoder$' <(tensor-info ti.st) || fail "ti.st: export.parts"
-cut -f1 caps.tsv | cut -d/ -f1 | sort -u | head -8 > classes.txt
+cut -f1 caps.tsv | cut -d/ -f1 | sort -u | sed -n 1,8p > classes.txt
 eval-text -q -m ti.st --images im.t2i --captions caps.tsv --classes classes.txt > ev.txt || fail "eval-text on ti.st"
 grep -qP '^top1\t' ev.txt || fail "eval-text on ti.st: $(cat ev.txt)"
 expect_exit 2 eval-text -m t16.st --images im.t2i --captions caps.tsv --classes classes.txt
 grep -q "t16.st: an inference model made by export-model (text_encoder only); this needs the image encoder too" "$TMP/err" ||
   fail "eval-text on t16.st: $(cat "$TMP/err")"
-pass "text model export: encode-text reads it (float32: same bytes); eval-text needs --with-image-encoder and says so"
+expect_exit 2 eval-images --captions caps.tsv --text-model t16.st im.t2i
+grep -q "t16.st: an inference model made by export-model (text_encoder only); this needs the image encoder too" "$TMP/err" ||
+  fail "eval-images on t16.st: $(cat "$TMP/err")"
+pass "text model export: encode-text reads it (float32: same bytes); eval-text and eval-images need --with-image-encoder and say so"
 
 # --- What needs the training checkpoint says so; invert-style trains on an exported generator.
 cp g16.st resume.st
@@ -113,7 +116,11 @@ invert-style train -q -m g16.st --embeddings emb.t2i -o style.st --epochs 1 --ba
   fail "invert-style train on an exported generator"
 export-model -q style.st -o s16.st
 invert-style apply -q -m s16.st im.t2i > z.t2i || fail "invert-style apply on an exported style encoder"
-[ "$(keys z.t2i 2>/dev/null | wc -l)" -gt 0 ] || [ -s z.t2i ] || fail "no z"
+"$PY" -c '
+from t2i_stream import load
+z = load("z.t2i")
+assert len(z) == 200 and all(v.shape == (10,) for _, v in z), (len(z), z[0][1].shape if z else None)
+' || fail "invert-style apply with the exported style encoder: not 200 z of 10 values"
 pass "train-gan --resume refuses an export in one line; invert-style trains on an exported G and applies an exported S"
 
 # --- Bad input and usage.

@@ -55,7 +55,8 @@ TEST(Cli, CommandLineIsQuotedForTheShell) {
             0);
   EXPECT_EQ(shell_quote("--ngf"), "--ngf");
   EXPECT_EQ(shell_quote("$HOME"), "'$HOME'");
-  EXPECT_EQ(shell_quote("a\tb"), "'a\tb'");
+  EXPECT_EQ(shell_quote("a\tb"), "$'a\\tb'");
+  EXPECT_EQ(shell_quote("two\nlines it's \\ \x01"), "$'two\\nlines it\\'s \\\\ \\x01'");
   EXPECT_EQ(append_command("", "train-gan -o a.st"), "train-gan -o a.st");
   EXPECT_EQ(append_command("train-gan -o a.st", "train-gan -o a.st --resume"),
             "train-gan -o a.st\ntrain-gan -o a.st --resume");
