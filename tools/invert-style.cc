@@ -281,8 +281,7 @@ int train(const Cli& cli, TrainOptions o) {
   } close_log{log_file};
 
   const std::string gan_abs = std::filesystem::absolute(o.gan_path).lexically_normal().string();
-  const std::string commands =
-      append_command(previous_commands, cli.command_line());
+  const std::string commands = append_command(previous_commands, cli.command_line());
   int saved_epoch = o.resume ? start_epoch : -1;
   std::size_t saved_iter = start_iter;
   auto save = [&](int epoch, std::size_t iter) {

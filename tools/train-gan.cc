@@ -446,8 +446,7 @@ int main(int argc, char** argv) {
       }
     } close_log{log_file};
 
-    const std::string commands =
-        append_command(previous_commands, cli.command_line());
+    const std::string commands = append_command(previous_commands, cli.command_line());
     int saved_epoch = resume ? start_epoch : -1;
     std::size_t saved_iter = start_iter;
     auto save = [&](int epoch, std::size_t iter) {

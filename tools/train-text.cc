@@ -210,8 +210,7 @@ int main(int argc, char** argv) {
     const int B = batch;
     Tensor x(DType::kFloat32, {B, 3, 64, 64}), c(DType::kFloat32, {B, text::kAlphabetSize, text::kMaxLength});
     std::vector<int> order(static_cast<std::size_t>(nclasses));
-    const std::string commands =
-        append_command(previous_commands, cli.command_line());
+    const std::string commands = append_command(previous_commands, cli.command_line());
     int saved_epoch = start_epoch;
     auto save = [&](int epoch) {
       std::map<std::string, std::string> meta = {
