@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
               be->name(), g.params().size(), d.params().size());
 
     auto& prof = nn::Profile::get();
+    if (layers) prof.sync = [&be] { be->synchronize(); };  // device time per layer, not launch time
     std::vector<double> times;
     std::int64_t flops = 0;
     for (int i = 0; i < warmup + iters; ++i) {

@@ -154,6 +154,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
+  // Waits until every op queued so far has finished (a device backend runs them asynchronously;
+  // the host backends have finished already). For timing: results are read with download().
+  virtual void synchronize() {}
 
   // Memory. New arrays are plain (C order) and zero-filled.
   virtual Array zeros(const Shape& shape) = 0;

@@ -506,6 +506,7 @@ class CudaBackend : public Backend {
     }
   }
   const char* name() const override { return "cuda"; }
+  void synchronize() override { c_->sync(); }
 
   Array zeros(const Shape& shape) override { return c_->make(shape, true); }
   void upload(const float* src, Array& dst) override {

@@ -23,20 +23,46 @@ unsigned grid_for(i64 n) {
 #define T2I_GRID_STRIDE(i, n) \
   for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
-// Sum of v over the block (kThreads threads); the result in every thread.
+// Sum of v over the block (any blockDim.x that is a multiple of 32, up to 1024); the result in
+// every thread. A fixed order (warp shuffles, then the warps' sums), so the same bits each run.
 __device__ double block_sum(double v) {
-  __shared__ double sh[kThreads];
+  __shared__ double sh[32];
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  __syncthreads();  // sh may still be read by an earlier call
+  if (lane == 0) sh[warp] = v;
   __syncthreads();
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int w = kThreads / 2; w > 0; w >>= 1) {
-    if (static_cast<int>(threadIdx.x) < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-    __syncthreads();
+  if (warp == 0) {
+    double r = lane < warps ? sh[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) r += __shfl_down_sync(0xffffffffu, r, o);
+    if (lane == 0) sh[0] = r;
   }
-  double r = sh[0];
   __syncthreads();
-  return r;
+  return sh[0];
 }
+
+// Threads of the one-block-per-channel reductions (batch norm, channel sums): a whole SM's worth,
+// so that a layer with few channels still keeps enough loads in flight.
+constexpr int kChannelThreads = 1024;
+
+// f(i) for i = threadIdx.x, + blockDim.x, ... < M, four at a time (independent loads in flight).
+template <typename I, typename F>
+__device__ __forceinline__ void block_loop(I M, F&& f) {
+  const I bd = static_cast<I>(blockDim.x);
+  I i = static_cast<I>(threadIdx.x);
+  for (; i + 3 * bd < M; i += 4 * bd) {
+    f(i);
+    f(i + bd);
+    f(i + 2 * bd);
+    f(i + 3 * bd);
+  }
+  for (; i < M; i += bd) f(i);
+}
+
+// Index arithmetic in 32 bits where every index of a launch fits (64-bit division costs the
+// GPU many instructions; these kernels are otherwise memory-bound).
+constexpr i64 kInt32Limit = i64(1) << 30;
+bool fits_int32(i64 a, i64 b = 0, i64 c = 0) { return a < kInt32Limit && b < kInt32Limit && c < kInt32Limit; }
 
 __device__ float sigmoidf_ref(float v) { return v >= 0 ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v)); }
 
@@ -70,48 +96,57 @@ __global__ void k_accumulate(const float* x, float* acc, i64 n) {
   T2I_GRID_STRIDE(i, n) acc[i] += x[i];
 }
 
-__global__ void k_im2col(Geo g, const float* x, float* col) {
-  const i64 P = g.OH * g.OW, total = g.C * g.KH * g.KW * g.N * P;
-  T2I_GRID_STRIDE(i, total) {
-    const i64 p = i % P;
-    i64 r = i / P;
-    const i64 n = r % g.N;
-    r /= g.N;  // (c*KH + ky)*KW + kx
-    const i64 kx = r % g.KW, ky = (r / g.KW) % g.KH, c = r / (g.KW * g.KH);
-    const i64 oy = p / g.OW, ox = p % g.OW;
-    const i64 iy = oy * g.SH - g.PH + ky, ix = ox * g.SW - g.PW + kx;
+template <typename I>
+__global__ void k_im2col(Geo g64, const float* x, float* col) {
+  const I C = I(g64.C), H = I(g64.H), W = I(g64.W), OW = I(g64.OW), KH = I(g64.KH), KW = I(g64.KW),
+          SH = I(g64.SH), SW = I(g64.SW), PH = I(g64.PH), PW = I(g64.PW), N = I(g64.N);
+  const I P = I(g64.OH) * OW, total = C * KH * KW * N * P;
+  const I row_stride = I(g64.row_stride), img_stride = I(g64.img_stride);
+  for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total; i += I(blockDim.x) * I(gridDim.x)) {
+    const I p = i % P;
+    I r = i / P;
+    const I n = r % N;
+    r /= N;  // (c*KH + ky)*KW + kx
+    const I kx = r % KW, ky = (r / KW) % KH, c = r / (KW * KH);
+    const I oy = p / OW, ox = p - oy * OW;
+    const I iy = oy * SH - PH + ky, ix = ox * SW - PW + kx;
     float v = 0.0f;
-    if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) v = x[((n * g.C + c) * g.H + iy) * g.W + ix];
-    col[r * g.row_stride + n * g.img_stride + p] = v;
+    if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = x[((n * C + c) * H + iy) * W + ix];
+    col[r * row_stride + n * img_stride + p] = v;
   }
 }
 
-__global__ void k_col2im(Geo g, const float* col, const float* bias, float* x) {
-  const i64 total = g.N * g.C * g.H * g.W;
-  T2I_GRID_STRIDE(i, total) {
-    const i64 ix = i % g.W, iy = (i / g.W) % g.H, c = (i / (g.W * g.H)) % g.C, n = i / (g.W * g.H * g.C);
+template <typename I>
+__global__ void k_col2im(Geo g64, const float* col, const float* bias, float* x) {
+  const I C = I(g64.C), H = I(g64.H), W = I(g64.W), OH = I(g64.OH), OW = I(g64.OW), KH = I(g64.KH),
+          KW = I(g64.KW), SH = I(g64.SH), SW = I(g64.SW), PH = I(g64.PH), PW = I(g64.PW), N = I(g64.N);
+  const I total = N * C * H * W, row_stride = I(g64.row_stride), img_stride = I(g64.img_stride);
+  for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total; i += I(blockDim.x) * I(gridDim.x)) {
+    const I ix = i % W, iy = (i / W) % H, c = (i / (W * H)) % C, n = i / (W * H * C);
     float acc = bias ? bias[c] : 0.0f;
-    for (i64 ky = 0; ky < g.KH; ++ky) {
-      const i64 ty = iy + g.PH - ky;
-      if (ty < 0 || ty % g.SH) continue;
-      const i64 oy = ty / g.SH;
-      if (oy >= g.OH) continue;
-      for (i64 kx = 0; kx < g.KW; ++kx) {
-        const i64 tx = ix + g.PW - kx;
-        if (tx < 0 || tx % g.SW) continue;
-        const i64 ox = tx / g.SW;
-        if (ox >= g.OW) continue;
-        acc += col[((c * g.KH + ky) * g.KW + kx) * g.row_stride + n * g.img_stride + oy * g.OW + ox];
+    for (I ky = 0; ky < KH; ++ky) {
+      const I ty = iy + PH - ky;
+      if (ty < 0 || ty % SH) continue;
+      const I oy = ty / SH;
+      if (oy >= OH) continue;
+      for (I kx = 0; kx < KW; ++kx) {
+        const I tx = ix + PW - kx;
+        if (tx < 0 || tx % SW) continue;
+        const I ox = tx / SW;
+        if (ox >= OW) continue;
+        acc += col[((c * KH + ky) * KW + kx) * row_stride + n * img_stride + oy * OW + ox];
       }
     }
     x[i] = acc;
   }
 }
 
-__global__ void k_swap01(const float* src, i64 A, i64 B, i64 S, const float* bias, float* dst) {
-  const i64 total = A * B * S;
-  T2I_GRID_STRIDE(i, total) {  // i indexes dst [B,A,S]
-    const i64 s = i % S, a = (i / S) % A, b = i / (S * A);
+template <typename I>
+__global__ void k_swap01(const float* src, I A, I B, I S, const float* bias, float* dst) {
+  const I total = A * B * S;
+  for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total; i += I(blockDim.x) * I(gridDim.x)) {
+    // i indexes dst [B,A,S]
+    const I s = i % S, a = (i / S) % A, b = i / (S * A);
     float v = src[(a * B + b) * S + s];
     if (bias) v += bias[a];
     dst[i] = v;
@@ -137,36 +172,43 @@ __global__ void k_colsum_acc(const float* in, i64 rows, i64 cols, float* out) {
   }
 }
 
-__global__ void k_channel_sum_acc(const float* x, i64 N, i64 C, i64 S, float* out) {
-  const i64 c = blockIdx.x, M = N * S;
+// The element i (of M = N S) of channel c in an [N,C,S] array.
+template <typename I>
+__device__ __forceinline__ I bn_index(I i, I C, I S, I c) {
+  const I n = i / S;
+  return (n * C + c) * S + (i - n * S);
+}
+
+template <typename I>
+__global__ void k_channel_sum_acc(const float* x, I N, I C, I S, float* out) {
+  const I c = I(blockIdx.x), M = N * S;
   double acc = 0;
-  for (i64 i = threadIdx.x; i < M; i += blockDim.x) acc += x[((i / S) * C + c) * S + i % S];
+  block_loop(M, [&](I i) { acc += x[bn_index(i, C, S, c)]; });
   acc = block_sum(acc);
   if (threadIdx.x == 0) out[c] += static_cast<float>(acc);
 }
 
-__device__ __forceinline__ i64 bn_index(i64 i, i64 C, i64 S, i64 c) { return ((i / S) * C + c) * S + i % S; }
-
-__global__ void k_bn_train(i64 N, i64 C, i64 S, const float* x, const float* gamma, const float* beta, float eps,
+template <typename I>
+__global__ void k_bn_train(I N, I C, I S, const float* x, const float* gamma, const float* beta, float eps,
                            float momentum, bool relu, float* y, float* mean, float* var, float* rm, float* rv) {
-  const i64 c = blockIdx.x, M = N * S;
+  const I c = I(blockIdx.x), M = N * S;
   double sum = 0;
-  for (i64 i = threadIdx.x; i < M; i += blockDim.x) sum += x[bn_index(i, C, S, c)];
+  block_loop(M, [&](I i) { sum += x[bn_index(i, C, S, c)]; });
   const float mu = static_cast<float>(block_sum(sum) / double(M));
   double sq = 0;
-  for (i64 i = threadIdx.x; i < M; i += blockDim.x) {
+  block_loop(M, [&](I i) {
     const double d = double(x[bn_index(i, C, S, c)]) - double(mu);
     sq += d * d;
-  }
+  });
   const float v = static_cast<float>(block_sum(sq) / double(M));
   const float is = 1.0f / sqrtf(v + eps);
   const float g = gamma[c], b = beta[c];
-  for (i64 i = threadIdx.x; i < M; i += blockDim.x) {
-    const i64 k = bn_index(i, C, S, c);
+  block_loop(M, [&](I i) {
+    const I k = bn_index(i, C, S, c);
     float o = g * (x[k] - mu) * is + b;
     if (relu && !(o > 0)) o = 0.0f;
     y[k] = o;
-  }
+  });
   if (threadIdx.x == 0) {
     mean[c] = mu;
     var[c] = v;
@@ -177,10 +219,12 @@ __global__ void k_bn_train(i64 N, i64 C, i64 S, const float* x, const float* gam
   }
 }
 
-__global__ void k_bn_infer(i64 N, i64 C, i64 S, const float* x, const float* gamma, const float* beta, float eps,
+template <typename I>
+__global__ void k_bn_infer(I N, I C, I S, const float* x, const float* gamma, const float* beta, float eps,
                            const float* rm, const float* rv, bool relu, float* y) {
-  T2I_GRID_STRIDE(k, N * C * S) {
-    const i64 c = (k / S) % C;
+  const I total = N * C * S;
+  for (I k = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); k < total; k += I(blockDim.x) * I(gridDim.x)) {
+    const I c = (k / S) % C;
     const float is = 1.0f / sqrtf(rv[c] + eps);
     float o = gamma[c] * (x[k] - rm[c]) * is + beta[c];
     if (relu && !(o > 0)) o = 0.0f;
@@ -188,30 +232,31 @@ __global__ void k_bn_infer(i64 N, i64 C, i64 S, const float* x, const float* gam
   }
 }
 
-__global__ void k_bn_backward(i64 N, i64 C, i64 S, const float* x, const float* dy, const float* out,
-                              const float* gamma, const float* mean, const float* var, float eps, float* dx,
-                              float* dgamma, float* dbeta) {
-  const i64 c = blockIdx.x, M = N * S;
+template <typename I>
+__global__ void k_bn_backward(I N, I C, I S, const float* x, const float* dy, const float* out, const float* gamma,
+                              const float* mean, const float* var, float eps, float* dx, float* dgamma,
+                              float* dbeta) {
+  const I c = I(blockIdx.x), M = N * S;
   const float is = 1.0f / sqrtf(var[c] + eps), mu = mean[c];
   double sdy = 0, sdyx = 0;
-  for (i64 i = threadIdx.x; i < M; i += blockDim.x) {
-    const i64 k = bn_index(i, C, S, c);
+  block_loop(M, [&](I i) {
+    const I k = bn_index(i, C, S, c);
     const float g = out ? dy[k] * (out[k] > 0 ? 1.0f : 0.0f) : dy[k];  // ref's act_backward
     sdy += g;
     sdyx += double(g) * double((x[k] - mu) * is);
-  }
+  });
   const float sum_dy = static_cast<float>(block_sum(sdy)), sum_dy_xhat = static_cast<float>(block_sum(sdyx));
   if (threadIdx.x == 0) {
     dgamma[c] += sum_dy_xhat;
     dbeta[c] += sum_dy;
   }
   const float scale = gamma[c] * is / float(M);
-  for (i64 i = threadIdx.x; i < M; i += blockDim.x) {
-    const i64 k = bn_index(i, C, S, c);
+  block_loop(M, [&](I i) {
+    const I k = bn_index(i, C, S, c);
     const float g = out ? dy[k] * (out[k] > 0 ? 1.0f : 0.0f) : dy[k];
     const float xhat = (x[k] - mu) * is;
     dx[k] = scale * (float(M) * g - sum_dy - xhat * sum_dy_xhat);
-  }
+  });
 }
 
 __global__ void k_act_fwd(int a, float alpha, i64 n, const float* x, float* y) {
@@ -435,14 +480,24 @@ __global__ void k_shift_time(i64 N, i64 T, i64 Hd, const float* H, float* hp) {
 cudaError_t fill(float* p, i64 n, float v, cudaStream_t s) { T2I_LAUNCH(k_fill, n, p, n, v); }
 cudaError_t add(const float* a, const float* b, float* y, i64 n, cudaStream_t s) { T2I_LAUNCH(k_add, n, a, b, y, n); }
 cudaError_t accumulate(const float* x, float* acc, i64 n, cudaStream_t s) { T2I_LAUNCH(k_accumulate, n, x, acc, n); }
+// The column buffer's extent: every index im2col writes and col2im reads lies below it.
+i64 col_extent(const Geo& g) {
+  return (g.C * g.KH * g.KW - 1) * g.row_stride + (g.N - 1) * g.img_stride + g.OH * g.OW;
+}
 cudaError_t im2col(const Geo& g, const float* x, float* col, cudaStream_t s) {
-  T2I_LAUNCH(k_im2col, g.C * g.KH * g.KW * g.N * g.OH * g.OW, g, x, col);
+  const i64 n = g.C * g.KH * g.KW * g.N * g.OH * g.OW;
+  if (fits_int32(n, col_extent(g), g.N * g.C * g.H * g.W)) T2I_LAUNCH(k_im2col<int>, n, g, x, col);
+  T2I_LAUNCH(k_im2col<i64>, n, g, x, col);
 }
 cudaError_t col2im(const Geo& g, const float* col, const float* bias, float* x, cudaStream_t s) {
-  T2I_LAUNCH(k_col2im, g.N * g.C * g.H * g.W, g, col, bias, x);
+  const i64 n = g.N * g.C * g.H * g.W;
+  if (fits_int32(n, col_extent(g))) T2I_LAUNCH(k_col2im<int>, n, g, col, bias, x);
+  T2I_LAUNCH(k_col2im<i64>, n, g, col, bias, x);
 }
 cudaError_t swap01(const float* src, i64 A, i64 B, i64 S, const float* bias, float* dst, cudaStream_t s) {
-  T2I_LAUNCH(k_swap01, A * B * S, src, A, B, S, bias, dst);
+  const i64 n = A * B * S;
+  if (fits_int32(n)) T2I_LAUNCH(k_swap01<int>, n, src, int(A), int(B), int(S), bias, dst);
+  T2I_LAUNCH(k_swap01<i64>, n, src, A, B, S, bias, dst);
 }
 cudaError_t transpose_batched(const float* src, i64 N, i64 A, i64 B, float* dst, cudaStream_t s) {
   T2I_LAUNCH(k_transpose_batched, N * A * B, src, N, A, B, dst);
@@ -452,27 +507,42 @@ cudaError_t colsum_acc(const float* in, i64 rows, i64 cols, float* out, cudaStre
   T2I_LAUNCH(k_colsum_acc, cols, in, rows, cols, out);
 }
 cudaError_t channel_sum_acc(const float* x, i64 N, i64 C, i64 S, float* out, cudaStream_t s) {
-  if (C > 0) k_channel_sum_acc<<<static_cast<unsigned>(C), kThreads, 0, s>>>(x, N, C, S, out);
+  if (C <= 0) return cudaSuccess;
+  if (fits_int32(N * C * S))
+    k_channel_sum_acc<int><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(x, int(N), int(C), int(S), out);
+  else
+    k_channel_sum_acc<i64><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(x, N, C, S, out);
   return cudaGetLastError();
 }
 cudaError_t bn_train(i64 N, i64 C, i64 S, const float* x, const float* gamma, const float* beta, float eps,
                      float momentum, bool relu, float* y, float* mean, float* var, float* running_mean,
                      float* running_var, cudaStream_t s) {
-  if (C > 0)
-    k_bn_train<<<static_cast<unsigned>(C), kThreads, 0, s>>>(N, C, S, x, gamma, beta, eps, momentum, relu, y, mean,
-                                                              var, running_mean, running_var);
+  if (C <= 0) return cudaSuccess;
+  if (fits_int32(N * C * S))
+    k_bn_train<int><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(
+        int(N), int(C), int(S), x, gamma, beta, eps, momentum, relu, y, mean, var, running_mean, running_var);
+  else
+    k_bn_train<i64><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(N, C, S, x, gamma, beta, eps, momentum, relu,
+                                                                          y, mean, var, running_mean, running_var);
   return cudaGetLastError();
 }
 cudaError_t bn_infer(i64 N, i64 C, i64 S, const float* x, const float* gamma, const float* beta, float eps,
                      const float* running_mean, const float* running_var, bool relu, float* y, cudaStream_t s) {
-  T2I_LAUNCH(k_bn_infer, N * C * S, N, C, S, x, gamma, beta, eps, running_mean, running_var, relu, y);
+  const i64 n = N * C * S;
+  if (fits_int32(n))
+    T2I_LAUNCH(k_bn_infer<int>, n, int(N), int(C), int(S), x, gamma, beta, eps, running_mean, running_var, relu, y);
+  T2I_LAUNCH(k_bn_infer<i64>, n, N, C, S, x, gamma, beta, eps, running_mean, running_var, relu, y);
 }
 cudaError_t bn_backward(i64 N, i64 C, i64 S, const float* x, const float* dy, const float* out, const float* gamma,
                         const float* mean, const float* var, float eps, float* dx, float* dgamma, float* dbeta,
                         cudaStream_t s) {
-  if (C > 0)
-    k_bn_backward<<<static_cast<unsigned>(C), kThreads, 0, s>>>(N, C, S, x, dy, out, gamma, mean, var, eps, dx,
-                                                                 dgamma, dbeta);
+  if (C <= 0) return cudaSuccess;
+  if (fits_int32(N * C * S))
+    k_bn_backward<int><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(int(N), int(C), int(S), x, dy, out, gamma,
+                                                                             mean, var, eps, dx, dgamma, dbeta);
+  else
+    k_bn_backward<i64><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(N, C, S, x, dy, out, gamma, mean, var,
+                                                                             eps, dx, dgamma, dbeta);
   return cudaGetLastError();
 }
 cudaError_t act_forward(int act, float alpha, i64 n, const float* x, float* y, cudaStream_t s) {

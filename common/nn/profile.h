@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -22,6 +23,9 @@ class Profile {
   // FLOPs of every counted op since reset(), whether or not timing is enabled.
   std::int64_t total_flops = 0;
   std::map<std::string, ProfileEntry> entries;
+  // Called before and after each timed op where set: a device backend's synchronize(), so that
+  // an op's time is its device time rather than its launch's.
+  std::function<void()> sync;
   void reset() {
     total_flops = 0;
     entries.clear();
@@ -35,11 +39,13 @@ class ProfileScope {
     p_.total_flops += flops;
     if (p_.enabled) {
       key_ = layer + " " + what;
+      if (p_.sync) p_.sync();
       start_ = std::chrono::steady_clock::now();
     }
   }
   ~ProfileScope() {
     if (!p_.enabled) return;
+    if (p_.sync) p_.sync();
     ProfileEntry& e = p_.entries[key_];
     e.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     e.flops += flops_;

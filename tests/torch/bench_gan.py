@@ -20,7 +20,7 @@ tests/torch/run-bench-compare does this by itself when that directory exists.
 
   /usr/bin/python3 tests/torch/bench_gan.py --arch plain|v2 [--ngf N] [--ndf 64] [--batch 64]
                    [--threads 2] [--iters 5] [--warmup 2] [--seed 0] [--flush-denormal]
-                   [--device cpu|cuda] [--tf32]
+                   [--device cpu|cuda] [--tf32] [--profile]
 
 --device cuda runs the same networks on the GPU (weights initialised on the CPU from the same
 seed, then moved); times include a torch.cuda.synchronize(). TF32 is off for both matmul and
@@ -110,6 +110,9 @@ def main():
     ap.add_argument("--flush-denormal", action="store_true", help="torch.set_flush_denormal(True) (off by default)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--tf32", action="store_true", help="with --device cuda: allow TF32 tensor-core math")
+    ap.add_argument("--profile", action="store_true",
+                    help="after timing, three more training iterations under torch.profiler: the kernels by "
+                         "device time on stderr (where the time goes, beside bench-gan --layers)")
     a = ap.parse_args()
     if a.ngf is None:
         a.ngf = 64 if a.arch == "plain" else 128
@@ -194,6 +197,16 @@ def main():
         if not warm:
             times.append(dt)
         log("train %s %d: %.3f s  L_D=%.4f L_G=%.4f" % ("warmup" if warm else "iter", i, dt, ld, lg))
+
+    if a.profile:
+        from torch.profiler import profile, ProfilerActivity
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if a.device == "cuda" else [])
+        with profile(activities=acts) as prof:
+            for _ in range(3):
+                train_iter()
+            sync()
+        key = "self_cuda_time_total" if a.device == "cuda" else "self_cpu_time_total"
+        log("three training iterations, by %s:\n%s" % (key, prof.key_averages().table(sort_by=key, row_limit=40)))
 
     fl = load.cores()
     log("other processes used %s cores on average during training (of %d)" % (

@@ -35,6 +35,8 @@ using Floats = std::vector<float>;
 using Outputs = std::vector<std::pair<std::string, Floats>>;
 
 constexpr double kTol = 1e-5;
+// cuda against ref: the normalised error issue 10 sets for float32 math on the GPU.
+constexpr double kCudaChainTol = 1e-4;
 
 std::size_t sz(i64 n) { return static_cast<std::size_t>(n); }
 
@@ -1330,7 +1332,10 @@ TEST_P(Chain, CudaMatchesRef) {
   Outputs want, got;
   GetParam().run(*ref, want, 1);
   GetParam().run(*cuda, got, 1);
-  expect_agree(got, want, kTol, "cuda");
+  // The issue's bound for cuda against ref, 1e-4, not cpu's 1e-5: the discriminator's b4.grad is
+  // one scalar, sigma(z0) - 1 + sigma(z1) over the two images, whose cancellation turns the
+  // logits' ~1e-7 differences (cuBLAS sums in another order) into 1.3e-5 (measured on an H200).
+  expect_agree(got, want, kCudaChainTol, "cuda");
 }
 
 // Same inputs, same backend, twice (and with ops reused): identical bits on cuda too.

@@ -34,8 +34,7 @@ class GanFixture : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
   const Case& c = GetParam();
-  std::string why;
-  if (c.backend == "cuda" && !cuda_backend_available(&why)) GTEST_SKIP() << "cuda: " << why;
+  T2I_SKIP_UNLESS_BACKEND(c.backend);
   Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_step_" + c.arch + ".safetensors");
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
   ASSERT_EQ(arch_name(cfg.arch), c.arch);

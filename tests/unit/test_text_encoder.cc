@@ -149,11 +149,13 @@ void expect_step_matches(const std::string& backend, const std::string& prefix, 
 
 // The CVPR code's recipe: raw embeddings, RMSprop lr 7e-4.
 TEST_P(TextEmbeddingFixture, OneDssjeStepMatchesPyTorch) {
+  T2I_SKIP_UNLESS_BACKEND(GetParam());
   expect_step_matches(GetParam(), "", {.kind = "rmsprop", .lr = 7e-4}, 0.0f, 10 * 7e-4);
 }
 
 // train-text's default: embeddings of L2 norm 4, Adam lr 2e-4 beta1 0.5.
 TEST_P(TextEmbeddingFixture, NormalisedAdamStepMatchesPyTorch) {
+  T2I_SKIP_UNLESS_BACKEND(GetParam());
   Checkpoint fx = load_fixture();
   const float norm = std::stof(fx.metadata.at("norm"));
   ASSERT_EQ(norm, 4.0f);
@@ -164,7 +166,7 @@ TEST_P(TextEmbeddingFixture, NormalisedAdamStepMatchesPyTorch) {
   expect_step_matches(GetParam(), "norm/", {.kind = "adam", .lr = 2e-4, .beta1 = 0.5}, norm, 2e-4, 5.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TextEmbeddingFixture, ::testing::Values("ref", "cpu"),
+INSTANTIATE_TEST_SUITE_P(Backends, TextEmbeddingFixture, ::testing::Values("ref", "cpu", "cuda"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // The Python fixture's alphabet and rules agree with common/text/charset.cc on real captions

@@ -14,6 +14,7 @@
 
 #include "checkpoint.h"
 #include "nn/backend.h"
+#include "test_util.h"
 
 namespace t2i::nn {
 namespace {
@@ -34,6 +35,7 @@ double nerr(const std::vector<float>& a, const Tensor& b) {
 class TextOpsTorch : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    T2I_SKIP_UNLESS_BACKEND(GetParam());
     fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/text_ops.safetensors");
     be = make_backend(GetParam());
   }
@@ -94,7 +96,7 @@ TEST_P(TextOpsTorch, Dssje) {
   expect("dssje/grad/t", dt);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TextOpsTorch, ::testing::Values("ref", "cpu"),
+INSTANTIATE_TEST_SUITE_P(Backends, TextOpsTorch, ::testing::Values("ref", "cpu", "cuda"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
