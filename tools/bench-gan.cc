@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
     }
     std::map<std::string, nn::ProfileEntry> gen_layers = prof.entries;
     prof.enabled = false;
+    prof.sync = nullptr;  // it refers to this backend
 
     const double med = median(times), best = *std::min_element(times.begin(), times.end());
     fmt::print("bench\timpl=t2igan\tbackend={}\tarch={}\tbatch={}\tthreads={}\titer_median_s={:.4f}\titer_best_s={:.4f}"

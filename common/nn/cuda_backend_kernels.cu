@@ -180,7 +180,7 @@ __device__ __forceinline__ I bn_index(I i, I C, I S, I c) {
 }
 
 template <typename I>
-__global__ void k_channel_sum_acc(const float* x, I N, I C, I S, float* out) {
+__global__ void __launch_bounds__(kChannelThreads) k_channel_sum_acc(const float* x, I N, I C, I S, float* out) {
   const I c = I(blockIdx.x), M = N * S;
   double acc = 0;
   block_loop(M, [&](I i) { acc += x[bn_index(i, C, S, c)]; });
@@ -189,7 +189,7 @@ __global__ void k_channel_sum_acc(const float* x, I N, I C, I S, float* out) {
 }
 
 template <typename I>
-__global__ void k_bn_train(I N, I C, I S, const float* x, const float* gamma, const float* beta, float eps,
+__global__ void __launch_bounds__(kChannelThreads) k_bn_train(I N, I C, I S, const float* x, const float* gamma, const float* beta, float eps,
                            float momentum, bool relu, float* y, float* mean, float* var, float* rm, float* rv) {
   const I c = I(blockIdx.x), M = N * S;
   double sum = 0;
@@ -233,7 +233,7 @@ __global__ void k_bn_infer(I N, I C, I S, const float* x, const float* gamma, co
 }
 
 template <typename I>
-__global__ void k_bn_backward(I N, I C, I S, const float* x, const float* dy, const float* out, const float* gamma,
+__global__ void __launch_bounds__(kChannelThreads) k_bn_backward(I N, I C, I S, const float* x, const float* dy, const float* out, const float* gamma,
                               const float* mean, const float* var, float eps, float* dx, float* dgamma,
                               float* dbeta) {
   const I c = I(blockIdx.x), M = N * S;

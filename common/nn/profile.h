@@ -45,7 +45,14 @@ class ProfileScope {
   }
   ~ProfileScope() {
     if (!p_.enabled) return;
-    if (p_.sync) p_.sync();
+    // A device error found here (a destructor must not throw) surfaces at the backend's next
+    // checked call, which reports it.
+    if (p_.sync) {
+      try {
+        p_.sync();
+      } catch (...) {
+      }
+    }
     ProfileEntry& e = p_.entries[key_];
     e.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     e.flops += flops_;
