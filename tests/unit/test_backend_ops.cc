@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "nn/backend.h"
+#include "backend_skip.h"
 #include "nn/cuda_backend.h"
 #include "nn/ref_backend.h"
 
@@ -924,14 +925,8 @@ TEST_P(BackendOps, CpuMatchesRef) {
 }
 
 // cuda against ref, where a CUDA build meets a device; skipped (never passed) elsewhere.
-#define T2I_SKIP_WITHOUT_CUDA()                                            \
-  do {                                                                     \
-    std::string why_;                                                      \
-    if (!cuda_backend_available(&why_)) GTEST_SKIP() << "cuda: " << why_; \
-  } while (0)
-
 TEST_P(BackendOps, CudaMatchesRef) {
-  T2I_SKIP_WITHOUT_CUDA();
+  T2I_SKIP_UNLESS_BACKEND("cuda");
   const OpCase& c = GetParam();
   auto ref = make_backend("ref");
   auto cuda = make_backend("cuda");
@@ -949,7 +944,7 @@ INSTANTIATE_TEST_SUITE_P(Table, BackendOps, ::testing::ValuesIn(all_cases()),
 class RoundTrip : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "cuda") T2I_SKIP_WITHOUT_CUDA();
+    T2I_SKIP_UNLESS_BACKEND(GetParam());
     be = make_backend(GetParam());
   }
   std::unique_ptr<Backend> be;
@@ -1092,7 +1087,7 @@ TEST(ConvBias, ArgumentsThatDisagreeWithSpecAreRefused) {
 }
 
 TEST(ConvBias, CudaChecked) {
-  T2I_SKIP_WITHOUT_CUDA();
+  T2I_SKIP_UNLESS_BACKEND("cuda");
   SUCCEED() << "cuda ran in ArgumentsThatDisagreeWithSpecAreRefused";
 }
 
@@ -1326,7 +1321,7 @@ TEST_P(Chain, CpuIsDeterministic) {
 }
 
 TEST_P(Chain, CudaMatchesRef) {
-  T2I_SKIP_WITHOUT_CUDA();
+  T2I_SKIP_UNLESS_BACKEND("cuda");
   auto ref = make_backend("ref");
   auto cuda = make_backend("cuda");
   Outputs want, got;
@@ -1340,7 +1335,7 @@ TEST_P(Chain, CudaMatchesRef) {
 
 // Same inputs, same backend, twice (and with ops reused): identical bits on cuda too.
 TEST_P(Chain, CudaIsDeterministic) {
-  T2I_SKIP_WITHOUT_CUDA();
+  T2I_SKIP_UNLESS_BACKEND("cuda");
   auto cuda = make_backend("cuda");
   Outputs first, reused;
   GetParam().run(*cuda, first, 1);

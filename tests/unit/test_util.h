@@ -15,19 +15,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include "backend_skip.h"
 #include "file.h"
 #include "image.h"
-#include "nn/cuda_backend.h"
 #include "tensor.h"
-
-// In a gtest body or SetUp: a case of the cuda backend is skipped (reported as skipped, never
-// as passed) where this build has no CUDA backend or this machine no device.
-#define T2I_SKIP_UNLESS_BACKEND(name)                                              \
-  do {                                                                             \
-    std::string why_;                                                              \
-    if (std::string(name) == "cuda" && !::t2i::nn::cuda_backend_available(&why_))  \
-      GTEST_SKIP() << "cuda: " << why_;                                            \
-  } while (0)
 
 namespace t2i::test {
 
