@@ -117,7 +117,7 @@ pass "too few caption keys of other classes: one line, exit 2"
 # caption key: diversity 0; four different images: not; 40 noise images: a large judge-FD.
 key=$(head -1 keys.txt)
 tensor-select --head 4 -q < te.t2i | tensor-to-png imgs -q
-first=$(find imgs -name '*.png' | sort | head -1)
+first=$(find imgs -name '*.png' | sort | awk 'NR == 1')
 mkdir rep varied noise
 for i in 0 1 2 3; do cp "$first" rep/$i.png; done
 i=0
