@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
   std::string images_path, emb_path, out_path, variant_text = "int-cls", wrong = "image", arch_text = "plain",
                                                samples_png, log_path, emb_norm_text = "standardize";
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
-      samples_every = 0;
+      samples_every = 0, ms_pool = 1;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
   double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0;
   bool resume = false, no_flip = false;
@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
       ("interp-weight", po::value(&interp_weight)->default_value(interp_weight), "weight of the interpolated half batch in G's loss; int variants only")
       ("interp-beta", po::value(&interp_beta)->default_value(interp_beta), "interpolation beta: beta h_i + (1 - beta) h_{i+N/2}")
       ("ms-weight", po::value(&ms_weight)->default_value(ms_weight), "weight of the mode-seeking term (Mao et al. 2019, not in the paper): G also draws a second sample per text with other noise and pays ms-weight / (r + 1e-5), r = mean|G(z1,h) - G(z2,h)| / mean|z1 - z2|, so that the noise carries style; 0: off (the paper)")
+      ("ms-pool", po::value(&ms_pool)->default_value(ms_pool), "the mode-seeking term's image distance on the means of P x P pixel blocks (P divides 64): samples pay for coarse content (layout, colours) that does not move with the noise, not for pixel noise; 1: on the pixels, as MSGAN")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
@@ -221,6 +222,8 @@ int main(int argc, char** argv) {
     if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number in [0, 1000]", interp_weight);
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
     if (!(ms_weight >= 0 && ms_weight <= 1e3)) fail<UsageError>("--ms-weight {}: expected a number in [0, 1000]", ms_weight);
+    if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
+      fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
     if (emb_norm_text != "standardize" && emb_norm_text != "none")
       fail<UsageError>("--embedding-norm {}: expected standardize or none", emb_norm_text);
@@ -263,6 +266,7 @@ int main(int argc, char** argv) {
         interp_beta = std::stod(ck->meta("train.interp_beta"));
         // Checkpoints from before the option trained without the term.
         ms_weight = ck->metadata.count("train.ms_weight") ? std::stod(ck->meta("train.ms_weight")) : 0.0;
+        ms_pool = ck->metadata.count("train.ms_pool") ? std::stoi(ck->meta("train.ms_pool")) : 1;
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
         // Checkpoints from before the option: the embeddings went in as they were.
         emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
@@ -278,7 +282,8 @@ int main(int argc, char** argv) {
       // The checkpoint's settings pass the checks the options do.
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
-          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
+          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) ||
+          ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
           crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
         fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
@@ -296,6 +301,7 @@ int main(int argc, char** argv) {
                                                       static_cast<float>(interp_weight),
                                                       static_cast<float>(interp_beta));
     step_opt.ms_weight = static_cast<float>(ms_weight);
+    step_opt.ms_pool = ms_pool;
     const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f,
                use_ms = step_opt.ms_weight != 0.0f;
 
@@ -466,6 +472,7 @@ int main(int argc, char** argv) {
           {"train.interp_weight", fmt::format("{:.17g}", interp_weight)},
           {"train.interp_beta", fmt::format("{:.17g}", interp_beta)},
           {"train.ms_weight", fmt::format("{:.17g}", ms_weight)},
+          {"train.ms_pool", std::to_string(ms_pool)},
           {"train.captions_per_image", std::to_string(captions_per_image)},
           {"train.crop", std::to_string(crop)},
           {"train.flip", no_flip ? "0" : "1"},

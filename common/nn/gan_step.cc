@@ -1,5 +1,6 @@
 #include "nn/gan_step.h"
 
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -14,6 +15,7 @@ namespace {
 // interpolated half batch has passes of its own (D 3, G 1).
 enum Pass { kRealRight = 0, kRealWrong = 1, kFake = 2, kGenPass = 0, kInterpPass = 3, kGenInterp = 1, kGenMs = 2 };
 constexpr float kMsEps = 1e-5f;  // MSGAN's
+constexpr std::uint64_t kPoolWeightsVersion = 1;  // ConvOp's w_version: the block-mean weights never change
 enum Logits { kSr = 0, kSw = 1, kSf = 2, kSg = 3, kSi = 4 };
 
 Array constant(Backend& be, i64 n, float v) {
@@ -105,6 +107,29 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
   return loss_d;
 }
 
+void GanClsStep::pool_images() {
+  const i64 c = fake_.dim(1), p = opt_.ms_pool;
+  if (fake_.dim(2) % p != 0 || fake_.dim(3) % p != 0)
+    throw std::invalid_argument("GanClsStep: ms_pool must divide the image size");
+  if (!pool_) {
+    ConvSpec spec;
+    spec.in_channels = spec.out_channels = c;
+    spec.kh = spec.kw = spec.sh = spec.sw = p;
+    pool_ = be_.make_conv(spec);
+    // Weights [c, c, p, p]: channel o averages its own channel's block, ignores the others.
+    const i64 area = p * p;
+    std::vector<float> w(static_cast<std::size_t>(c * c * area), 0.0f);
+    for (i64 o = 0; o < c; ++o)
+      for (i64 k = 0; k < area; ++k) w[static_cast<std::size_t>((o * c + o) * area + k)] = 1.0f / float(area);
+    pool_w_ = be_.zeros(spec.weight_shape());
+    be_.upload(w.data(), pool_w_);
+  }
+  pool_->forward(fake_, pool_w_, nullptr, pool_out_, kPoolWeightsVersion);
+  be_.to_plain(pool_out_, pooled_);
+  pool_->forward(fake_ms_, pool_w_, nullptr, pool_out_, kPoolWeightsVersion);
+  be_.to_plain(pool_out_, pooled_ms_);
+}
+
 float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, const Array& z_ms) {
   // G step through the updated D. The forward passes run in the order PyTorch's would (real
   // text, then the interpolations), so batch-norm running statistics move in the same order.
@@ -131,17 +156,30 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   if (uses_mode_seeking()) {
     be_.to_plain(g_.forward(kGenMs, z_ms, h, /*training=*/true), fake_ms_);
     const float dz = be_.mean_abs_diff(z_, z_ms, 0.0f, nullptr);
-    const float dimg = be_.mean_abs_diff(fake_, fake_ms_, 0.0f, nullptr);
+    const bool pooled = opt_.ms_pool > 1;
+    if (pooled) pool_images();
+    const Array& a = pooled ? pooled_ : fake_;
+    const Array& b = pooled ? pooled_ms_ : fake_ms_;
+    const float dimg = be_.mean_abs_diff(a, b, 0.0f, nullptr);
     ms_ratio_ = dimg / dz;
     const float term = opt_.ms_weight / (ms_ratio_ + kMsEps);
     loss_g += term;
-    // d term / d fake = -ms_weight / (r + eps)^2 * sign(fake - fake_ms) / (numel * dz), and the
-    // opposite for fake_ms.
+    // d term / d a = -ms_weight / (r + eps)^2 * sign(a - b) / (numel * dz), and the opposite
+    // for b; pooled, the block means' gradient spreads evenly over each block.
     const float scale = -opt_.ms_weight / ((ms_ratio_ + kMsEps) * (ms_ratio_ + kMsEps) * dz);
-    be_.mean_abs_diff(fake_, fake_ms_, scale, &dfake_ms_);
+    auto image_grad = [&](const Array& p, const Array& q) {
+      if (!pooled) {
+        be_.mean_abs_diff(p, q, scale, &dfake_ms_);
+        return;
+      }
+      be_.mean_abs_diff(p, q, scale, &dpooled_);
+      pool_->backward_data(dpooled_, pool_w_, fake_.shape, dpool_in_, kPoolWeightsVersion);
+      be_.to_plain(dpool_in_, dfake_ms_);
+    };
+    image_grad(a, b);
     be_.add(*dfake, dfake_ms_, dfake_sum_);
     dfake = &dfake_sum_;
-    be_.mean_abs_diff(fake_ms_, fake_, scale, &dfake_ms_);
+    image_grad(b, a);
     g_.backward(kGenMs, dfake_ms_);
   } else {
     ms_ratio_ = std::numeric_limits<float>::quiet_NaN();

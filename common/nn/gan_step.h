@@ -17,10 +17,14 @@
 //      the generator also draws G(z2, h) for fresh noise z2 and the same texts (a pass of its
 //      own), and L_G += ms_weight / (r + 1e-5), r = mean|G(z, h) - G(z2, h)| / mean|z - z2|,
 //      so that a generator that ignores z pays for it. D never sees the second draw.
+//      ms_pool P > 1 (not in MSGAN either) measures both distances' image side on the images
+//      averaged over P x P blocks (an [N,3,64/P,64/P] picture of layout and colour), so the
+//      term pays for samples whose coarse content moves with z, not for pixel noise.
 // Each pass keeps its own activations; the generator's first D pass reuses those of D pass 0.
 #pragma once
 
 #include <limits>
+#include <memory>
 #include <string>
 
 #include "nn/gan.h"
@@ -42,6 +46,7 @@ struct GanStepOptions {
   float interp_weight = 0.0f;  // 0: no interpolated half batch
   float interp_beta = 0.5f;
   float ms_weight = 0.0f;  // 0: no mode-seeking term
+  int ms_pool = 1;         // the term's image distance on P x P block means; 1: on pixels (MSGAN)
 };
 // The authors' switches for a variant: cls_weight 0 or cls_weight, interp_weight 0 or interp_weight.
 GanStepOptions variant_options(GanVariant v, float cls_weight = 0.5f, float interp_weight = 1.0f,
@@ -90,6 +95,7 @@ class GanClsStep {
   const Array& logits(int which) const { return logits_[which]; }
 
  private:
+  void pool_images();  // pooled_, pooled_ms_ = the block means of fake_, fake_ms_
   Backend& be_;
   Generator& g_;
   Discriminator& d_;
@@ -97,6 +103,8 @@ class GanClsStep {
   Adam opt_g_, opt_d_;
   Array ones_, zeros_, w_real_, w_wrong_, w_fake_, ones_int_, w_int_;
   Array z_, fake_ms_, dfake_ms_, dfake_sum_;
+  std::unique_ptr<ConvOp> pool_;  // ms_pool > 1: a stride-P convolution of block means
+  Array pool_w_, pool_out_, pooled_, pooled_ms_, dpooled_, dpool_in_;
   Array fake_, fake_int_, logits_[5], dlogits_[5];  // logits_ are copies, kept after D's slots are reused
   float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();
 };

@@ -134,6 +134,20 @@ cmp -s <(cut -f1-10 old.tsv) <(cut -f1-10 noms.tsv) || fail "an old checkpoint r
 awk -F'\t' 'NR > 1 && (NF != 11 || $11 != "NA") { exit 1 }' old.tsv || fail "old log rows: $(sed -n 2p old.tsv)"
 pass "--ms-weight: ratio logged, weight recorded, resume keeps it (same bytes), training differs; old checkpoints resume without it"
 
+# --- --ms-pool: the term on block means; recorded, kept by --resume, trains otherwise than pixels.
+train-gan -q "${TINY[@]}" -o msp.st --epochs 2 --ms-weight 2 --ms-pool 8 --log msp.tsv --checkpoint-every 1
+head -c 8192 msp.st | grep -aq '"train.ms_pool":"8"' || fail "--ms-pool not recorded"
+head -c 8192 ms.st | grep -aq '"train.ms_pool":"1"' || fail "the default --ms-pool not recorded as 1"
+train-gan -q "${TINY[@]}" -o msp-half.st --epochs 1 --ms-weight 2 --ms-pool 8 --log msp-half.tsv --checkpoint-every 1
+train-gan -q "${TINY[@]}" -o msp-half.st --epochs 2 --log msp-half.tsv --checkpoint-every 1 --resume
+same_model msp.st msp-half.st
+cmp -s <(cut -f4,5,11 ms.tsv) <(cut -f4,5,11 msp.tsv) && fail "--ms-pool 8 trained like pixels"
+for bad in 0 3 128; do
+  expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --ms-pool "$bad"
+  grep -q -- "--ms-pool $bad: expected a divisor of 64" "$TMP/err" || fail "--ms-pool $bad: $(cat "$TMP/err")"
+done
+pass "--ms-pool: recorded, resume keeps it (same bytes), trains otherwise than on pixels, bad values refused"
+
 # --- divergence: a clear stop, exit 3, no checkpoint written.
 expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30
 grep -q "loss became NaN in epoch 1, minibatch 1: stopped before any checkpoint was saved" "$TMP/err" ||

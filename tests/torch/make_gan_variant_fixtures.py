@@ -24,17 +24,19 @@ x_real[(i + 1) % B], not stored); emb_wrong is recorded for the Algorithm 1 form
 Every variant starts from the same init/ weights with fresh Adam (lr 2e-4, betas (0.5, 0.999),
 eps 1e-8). Per variant V in gan, cls, int, int-cls (cls_weight 0 or 0.5, interp_weight 0 or 1,
 beta 0.5), and cls-ms and int-cls-ms (with the mode-seeking term of Mao et al. 2019, ms_weight 1;
-int-cls-ms is train-gan's default):
+int-cls-ms is train-gan's default), and int-cls-ms8 (the term's image distance on 8 x 8 block
+means, train-gan --ms-pool 8):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
     [int] h_int = 0.5*h[:B/2] + 0.5*h[B/2:], fake_int = G(z_int, h_int), s_i = D(fake_int, h_int)
-    [ms] fake_ms = G(z_ms, h), r = mean|fake - fake_ms| / mean|z - z_ms|
+    [ms] fake_ms = G(z_ms, h), r = mean|P(fake) - P(fake_ms)| / mean|z - z_ms|, P the identity,
+         or avg_pool2d(8) for int-cls-ms8
     loss_g = bce(s_g,1) + interp_weight*bce(s_i,1) + ms_weight / (r + 1e-5)
   Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,ms_ratio,loss_d,loss_g} (s_w, s_i, ms_ratio only where used),
   V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
   int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
-  (after optD.step()); cls-ms's and int-cls-ms's D steps are cls's too.
+  (after optD.step()); the ms variants' D steps are cls's too.
 Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, init/G/*, init/D/*.
 """
 import argparse
@@ -50,8 +52,10 @@ import t2i_nets  # noqa: E402
 
 SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
-VARIANTS = {"gan": (0.0, 0.0, 0.0), "cls": (0.5, 0.0, 0.0), "int": (0.0, 1.0, 0.0), "int-cls": (0.5, 1.0, 0.0),
-            "cls-ms": (0.5, 0.0, 1.0), "int-cls-ms": (0.5, 1.0, 1.0)}
+# variant: (cls_weight, interp_weight, ms_weight, ms_pool)
+VARIANTS = {"gan": (0.0, 0.0, 0.0, 1), "cls": (0.5, 0.0, 0.0, 1), "int": (0.0, 1.0, 0.0, 1),
+            "int-cls": (0.5, 1.0, 0.0, 1), "cls-ms": (0.5, 0.0, 1.0, 1), "int-cls-ms": (0.5, 1.0, 1.0, 1),
+            "int-cls-ms8": (0.5, 1.0, 1.0, 8)}
 MS_EPS = 1e-5
 BETA = 0.5
 REGENERATE = "/usr/bin/python3 tests/torch/make_gan_variant_fixtures.py --out-dir tests/data/torch"
@@ -94,7 +98,7 @@ def record():
     half = B // 2
     h_int = BETA * h[:half] + (1 - BETA) * h[half:2 * half]
 
-    for v, (cls_w, int_w, ms_w) in VARIANTS.items():
+    for v, (cls_w, int_w, ms_w, ms_pool) in VARIANTS.items():
         G, D = _nets(s)
         G.load_state_dict(G0.state_dict())
         D.load_state_dict(D0.state_dict())
@@ -134,7 +138,10 @@ def record():
             out["s_i"] = s_i
         if ms_w > 0:
             fake_ms = G(z_ms, h)
-            ratio = torch.mean(torch.abs(fake - fake_ms)) / torch.mean(torch.abs(z - z_ms))
+            a, b = fake, fake_ms
+            if ms_pool > 1:
+                a, b = F.avg_pool2d(a, ms_pool), F.avg_pool2d(b, ms_pool)
+            ratio = torch.mean(torch.abs(a - b)) / torch.mean(torch.abs(z - z_ms))
             loss_g = loss_g + ms_w / (ratio + MS_EPS)
             out["ms_ratio"] = ratio.reshape(1)
         loss_g.backward()
@@ -151,8 +158,9 @@ def record():
             rec["%s/out/%s" % (v, k)] = t.detach().clone()
 
     meta = {"arch": "plain", **{k: str(x) for k, x in s.items()}, "seed": str(SEED), "beta": str(BETA),
-            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g" % (v, c, i, m)
-                                 for v, (c, i, m) in VARIANTS.items()),
+            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g%s" %
+                                 (v, c, i, m, ",ms_pool=%d" % p if p > 1 else "")
+                                 for v, (c, i, m, p) in VARIANTS.items()),
             "torch_version": torch.__version__, "regenerate": REGENERATE}
     return rec, meta
 

@@ -1,5 +1,6 @@
 // The four training variants of common/nn/gan_step (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS), and GAN-CLS
-// with the mode-seeking term ("cls-ms"), against an independent PyTorch implementation
+// and GAN-INT-CLS with the mode-seeking term ("cls-ms", "int-cls-ms"; "int-cls-ms8": its image
+// distance on 8 x 8 block means, train-gan --ms-pool 8), against an independent PyTorch implementation
 // (tests/torch/make_gan_variant_fixtures.py): the same
 // initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
 // every parameter and batch-norm statistic after the step must agree, on ref and cpu.
@@ -62,10 +63,13 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   T2I_SKIP_UNLESS_BACKEND(c.backend);
   const Checkpoint& fx = fixture();
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
-  const bool ms = c.variant.size() > 3 && c.variant.substr(c.variant.size() - 3) == "-ms";
-  const GanVariant variant = variant_from_name(ms ? c.variant.substr(0, c.variant.size() - 3) : c.variant);
+  // "<variant>-ms" or "<variant>-ms<P>": the mode-seeking term, its distance on P x P block means.
+  const std::size_t ms_at = c.variant.find("-ms");
+  const bool ms = ms_at != std::string::npos;
+  const GanVariant variant = variant_from_name(c.variant.substr(0, ms_at));
   GanStepOptions opt = variant_options(variant, 0.5f, 1.0f, std::stof(fx.meta("beta")));
   if (ms) opt.ms_weight = 1.0f;
+  if (ms && ms_at + 3 < c.variant.size()) opt.ms_pool = std::stoi(c.variant.substr(ms_at + 3));
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
@@ -91,7 +95,7 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
                                      : ms ? step.run_g(h, {}, {}, z_ms) : step.run_g(h);
 
   const std::string v = c.variant + "/";
-  // int's D step is gan's and int-cls's, cls-ms's and int-cls-ms's are cls's: the fixture records them once.
+  // int's D step is gan's and int-cls's and the ms variants' are cls's: the fixture records them once.
   const std::string dv = (c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
   const double tol = 2e-4;
   const char* names[] = {"s_r", "s_w", "s_f", "s_g", "s_i"};
@@ -156,7 +160,9 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
                                            Case{"gan", "cpu"}, Case{"cls", "cpu"}, Case{"int", "cpu"},
                                            Case{"int-cls", "cpu"}, Case{"cls-ms", "cpu"}, Case{"int-cls-ms", "cpu"},
                                            Case{"gan", "cuda"}, Case{"cls", "cuda"}, Case{"int", "cuda"},
-                                           Case{"int-cls", "cuda"}, Case{"cls-ms", "cuda"}, Case{"int-cls-ms", "cuda"}),
+                                           Case{"int-cls", "cuda"}, Case{"cls-ms", "cuda"}, Case{"int-cls-ms", "cuda"},
+                                           Case{"int-cls-ms8", "ref"}, Case{"int-cls-ms8", "cpu"},
+                                           Case{"int-cls-ms8", "cuda"}),
                          case_name);
 
 TEST(GanVariants, NamesAndOptions) {
