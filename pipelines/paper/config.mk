@@ -36,7 +36,10 @@ TEXT_EPOCHS ?= 40
 TEXT_OPTS ?= --c1 128 --c2 128 --c3 128 --emb-dim 256 --image-ndf 32
 GAN_EPOCHS ?= 40
 GAN_OPTS ?= --ngf 32 --ndf 32 --lr-halve-every 20
-JUDGE_OPTS ?= --epochs 12
+# The judge sees 1,500 images (cub-train): 12 epochs (276 minibatches) left it at held-out class
+# accuracy 0.62, attributes 0.59, still climbing; 60 epochs (1,380 minibatches, about the 12
+# epochs of the full-size set) reach 0.95 and 0.88 in 3.3 minutes.
+JUDGE_OPTS ?= --epochs 60
 STYLE_OPTS ?= --epochs 8
 PROBE_VARIANTS ?= $(VARIANTS)
 PROBE_OPTS ?= --pairs 10000 --clusters 50
