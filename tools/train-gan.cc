@@ -159,6 +159,30 @@ std::string score_text(double s) { return std::isnan(s) ? "NA" : fmt::format("{:
 // (crops, flips, caption choice, wrong samples, noise), so a run resumes anywhere exactly.
 constexpr std::uint64_t kEpochStream = 0x65706f6368ull, kBatchStream = 0x6261746368ull, kSampleStream = 0x73616d706cull;
 
+// --augment: DiffAugment's translation (up to 1/8 of the side) and cutout (a square of 1/2 of it).
+constexpr int kAugShift = 8, kAugCut = 32;
+struct Augment {
+  bool valid = true, translation = false, cutout = false;
+  std::string text() const {
+    return translation && cutout ? "translation,cutout" : translation ? "translation" : cutout ? "cutout" : "none";
+  }
+};
+Augment parse_augment(const std::string& spec) {
+  Augment a;
+  if (spec == "none") return a;
+  std::size_t start = 0;
+  while (a.valid) {
+    const std::size_t comma = spec.find(',', start);
+    const std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item == "translation" && !a.translation) a.translation = true;
+    else if (item == "cutout" && !a.cutout) a.cutout = true;
+    else a.valid = false;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return a;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,7 +196,7 @@ int main(int argc, char** argv) {
       .see_also = "generate(1), interpolate(1), encode-text(1), pack-images(1), train-text(1)",
   });
   std::string images_path, emb_path, out_path, variant_text = "int-cls", wrong = "image", arch_text = "plain",
-                                               samples_png, log_path, emb_norm_text = "standardize";
+                                               samples_png, log_path, emb_norm_text = "standardize", augment_text = "none";
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
       samples_every = 0, ms_pool = 1;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
@@ -199,6 +223,7 @@ int main(int argc, char** argv) {
       ("interp-beta", po::value(&interp_beta)->default_value(interp_beta), "interpolation beta: beta h_i + (1 - beta) h_{i+N/2}")
       ("ms-weight", po::value(&ms_weight)->default_value(ms_weight), "weight of the mode-seeking term (Mao et al. 2019, not in the paper): G also draws a second sample per text with other noise and pays ms-weight / (r + 1e-5), r = mean|G(z1,h) - G(z2,h)| / mean|z1 - z2|, so that the noise carries style; 0: off (the paper)")
       ("ms-pool", po::value(&ms_pool)->default_value(ms_pool), "the mode-seeking term's image distance on the means of P x P pixel blocks (P divides 64): samples pay for coarse content (layout, colours) that does not move with the noise, not for pixel noise; 1: on the pixels, as MSGAN")
+      ("augment", po::value(&augment_text)->default_value(augment_text), "DiffAugment (Zhao et al. 2020, not in the paper) of every image D sees, real and generated, with the gradient through it: translation (shifts up to 8 pixels, zero fill), cutout (a 32 x 32 square zeroed) or translation,cutout; none: D sees the images as they are (the paper)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
@@ -225,6 +250,8 @@ int main(int argc, char** argv) {
     if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
       fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
+    Augment augment = parse_augment(augment_text);
+    if (!augment.valid) fail<UsageError>("--augment {}: expected none, translation, cutout or translation,cutout", augment_text);
     if (emb_norm_text != "standardize" && emb_norm_text != "none")
       fail<UsageError>("--embedding-norm {}: expected standardize or none", emb_norm_text);
     if (captions_per_image < 1) fail<UsageError>("--captions-per-image {}: expected at least 1", captions_per_image);
@@ -267,6 +294,7 @@ int main(int argc, char** argv) {
         // Checkpoints from before the option trained without the term.
         ms_weight = ck->metadata.count("train.ms_weight") ? std::stod(ck->meta("train.ms_weight")) : 0.0;
         ms_pool = ck->metadata.count("train.ms_pool") ? std::stoi(ck->meta("train.ms_pool")) : 1;
+        augment = parse_augment(ck->metadata.count("train.augment") ? ck->meta("train.augment") : "none");
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
         // Checkpoints from before the option: the embeddings went in as they were.
         emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
@@ -283,7 +311,7 @@ int main(int argc, char** argv) {
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
           !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) ||
-          ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
+          ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || !augment.valid || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
           crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
         fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
@@ -302,6 +330,8 @@ int main(int argc, char** argv) {
                                                       static_cast<float>(interp_beta));
     step_opt.ms_weight = static_cast<float>(ms_weight);
     step_opt.ms_pool = ms_pool;
+    step_opt.aug_shift = augment.translation ? kAugShift : 0;
+    step_opt.aug_cut = augment.cutout ? kAugCut : 0;
     const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f,
                use_ms = step_opt.ms_weight != 0.0f;
 
@@ -473,6 +503,7 @@ int main(int argc, char** argv) {
           {"train.interp_beta", fmt::format("{:.17g}", interp_beta)},
           {"train.ms_weight", fmt::format("{:.17g}", ms_weight)},
           {"train.ms_pool", std::to_string(ms_pool)},
+          {"train.augment", augment.text()},
           {"train.captions_per_image", std::to_string(captions_per_image)},
           {"train.crop", std::to_string(crop)},
           {"train.flip", no_flip ? "0" : "1"},
@@ -533,6 +564,16 @@ int main(int argc, char** argv) {
           }
         }
         for (float& v : z.span<float>()) v = static_cast<float>(rng.normal());
+        if (step.uses_augment()) {  // drawn only then: runs without it keep their random numbers
+          auto below = [&](int k) { return rng.below(k); };
+          nn::AugmentDraws draws;
+          draws.real = nn::draw_shift_cutout(B, 64, step_opt.aug_shift, below);
+          if (use_wrong) draws.wrong = nn::draw_shift_cutout(B, 64, step_opt.aug_shift, below);
+          draws.fake = nn::draw_shift_cutout(B, 64, step_opt.aug_shift, below);
+          draws.gen = nn::draw_shift_cutout(B, 64, step_opt.aug_shift, below);
+          if (use_interp) draws.interp = nn::draw_shift_cutout(half, 64, step_opt.aug_shift, below);
+          step.set_augment(std::move(draws));
+        }
         nn::Array xa = nn::upload(*be, x), ha = nn::upload(*be, h), za = nn::upload(*be, z), xwa, hwa;
         if (use_wrong) {
           xwa = wrong == "image" ? nn::upload(*be, xw) : xa;

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
 #include "error.h"
 
 namespace t2i::nn {
@@ -59,6 +63,19 @@ std::vector<float> to_vector(Backend& be, const Array& a) {
   std::vector<float> v(static_cast<std::size_t>(a.numel()));
   be.download(a, v.data());
   return v;
+}
+
+void check_shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut) {
+  if (x.shape.size() != 4) throw std::invalid_argument("shift_cutout: expected images [N,C,H,W]");
+  const i64 n = x.dim(0), h = x.dim(2), w = x.dim(3);
+  if (static_cast<i64>(p.size()) != 4 * n)
+    throw std::invalid_argument("shift_cutout: expected 4 parameters (dy, dx, cy, cx) per image");
+  if (cut < 0 || cut > std::min(h, w)) throw std::invalid_argument("shift_cutout: cutout side outside [0, image side]");
+  for (i64 i = 0; i < n; ++i) {
+    const std::int32_t* q = p.data() + 4 * i;
+    if (std::abs(q[0]) >= h || std::abs(q[1]) >= w || q[2] < 0 || q[2] >= h || q[3] < 0 || q[3] >= w)
+      throw std::invalid_argument("shift_cutout: a shift or cutout centre outside the image");
+  }
 }
 
 }  // namespace t2i::nn

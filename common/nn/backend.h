@@ -206,6 +206,12 @@ class Backend {
   virtual void normalize_rows(const Array& x, float scale, Array& y) = 0;
   virtual void normalize_rows_backward(const Array& x, const Array& dy, float scale, Array& dx) = 0;
 
+  // DiffAugment's translation and cutout of plain images x [N,C,H,W] (ref::shift_cutout_*):
+  // p holds (dy, dx, cy, cx) per image, 4 N values; cut the cutout square's side (0: none).
+  // The backward takes dy to dx with the same p.
+  virtual void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) = 0;
+  virtual void shift_cutout_backward(const Array& dy, const std::vector<std::int32_t>& p, i64 cut, Array& dx) = 0;
+
   // Losses over plain arrays; return the loss and write the gradient (if dz non-null).
   // logits and targets [N]; weights [N] or null; mean over N.
   virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;
@@ -221,6 +227,10 @@ class Backend {
   virtual void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) = 0;
   virtual void rmsprop_step(const ref::RmspropHyper& h, Array& p, const Array& g, Array& v) = 0;
 };
+
+// Throws std::invalid_argument unless x is [N,C,H,W] and p holds 4 N values with shifts and
+// centres inside the image (|dy| < H, |dx| < W, 0 <= cy < H, 0 <= cx < W) and 0 <= cut <= min(H, W).
+void check_shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut);
 
 // "ref" or "cpu" (and "cuda" where built). Throws UsageError for an unknown name.
 std::unique_ptr<Backend> make_backend(const std::string& name);

@@ -671,6 +671,17 @@ class CudaBackend : public Backend {
     CK(cuk::mse_terms(n, ptr(a), ptr(b), terms.f(), da ? ptr(*da) : nullptr, c_->stream));
     return static_cast<float>(c_->sum(terms.f(), n) / double(n));
   }
+  void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) override {
+    check_shift_cutout(x, p, cut);
+    c_->ensure(y, x.shape);
+    CK(cuk::shift_cutout(x.dim(0), x.dim(1), x.dim(2), x.dim(3), upload_ints(p), cut, false, ptr(x), ptr(y), c_->stream));
+  }
+  void shift_cutout_backward(const Array& dy, const std::vector<std::int32_t>& p, i64 cut, Array& dx) override {
+    check_shift_cutout(dy, p, cut);
+    c_->ensure(dx, dy.shape);
+    CK(cuk::shift_cutout(dy.dim(0), dy.dim(1), dy.dim(2), dy.dim(3), upload_ints(p), cut, true, ptr(dy), ptr(dx),
+                         c_->stream));
+  }
   float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) override {
     if (da) c_->ensure(*da, a.shape);
     const i64 n = a.numel();
@@ -693,7 +704,19 @@ class CudaBackend : public Backend {
   }
 
  private:
+  // p's values on the device, in a buffer of this backend's (stream order keeps a kernel still
+  // reading the previous values ahead of the copy; a pageable source is staged before return).
+  const std::int32_t* upload_ints(const std::vector<std::int32_t>& p) {
+    static_assert(sizeof(float) == sizeof(std::int32_t));
+    const i64 n = static_cast<i64>(p.size());
+    if (ints_.empty() || ints_.numel() < n) c_->ensure(ints_, {std::max<i64>(n, 1)});
+    if (n > 0)
+      CK(cudaMemcpyAsync(ptr(ints_), p.data(), static_cast<std::size_t>(n) * sizeof(std::int32_t), cudaMemcpyHostToDevice,
+                         c_->stream));
+    return reinterpret_cast<const std::int32_t*>(ptr(ints_));
+  }
   CtxP c_;
+  Array ints_;
 };
 
 }  // namespace

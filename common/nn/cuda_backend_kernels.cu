@@ -303,6 +303,22 @@ __global__ void k_replicate_bwd(i64 N, i64 C, i64 HW, const float* dy, float* dx
   }
 }
 
+// One thread per output element; both directions gather (see ref::shift_cutout_*).
+__global__ void k_shift_cutout(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, bool backward,
+                               const float* in, float* out) {
+  T2I_GRID_STRIDE(e, N * C * H * W) {
+    const i64 j = e % W, i = (e / W) % H, n = e / (C * H * W);
+    const std::int32_t* q = p + 4 * n;
+    const i64 sign = backward ? 1 : -1;
+    const i64 si = i + sign * q[0], sj = j + sign * q[1];  // the element read
+    const i64 oi = backward ? si : i, oj = backward ? sj : j;  // the forward's output pixel
+    const i64 y0 = q[2] - cut / 2, x0 = q[3] - cut / 2;
+    const bool cutout = cut > 0 && oi >= y0 && oi < y0 + cut && oj >= x0 && oj < x0 + cut;
+    const bool inside = si >= 0 && si < H && sj >= 0 && sj < W;
+    out[e] = inside && !cutout ? in[e - i * W - j + si * W + sj] : 0.0f;
+  }
+}
+
 __global__ void k_concat_fwd(i64 N, i64 CA, i64 CB, i64 S, const float* a, const float* b, float* y) {
   const i64 per = (CA + CB) * S;
   T2I_GRID_STRIDE(i, N * per) {
@@ -564,6 +580,10 @@ cudaError_t replicate_forward(i64 N, i64 C, i64 HW, const float* x, float* y, cu
 }
 cudaError_t replicate_backward(i64 N, i64 C, i64 HW, const float* dy, float* dx, cudaStream_t s) {
   T2I_LAUNCH(k_replicate_bwd, N * C, N, C, HW, dy, dx);
+}
+cudaError_t shift_cutout(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, bool backward, const float* in,
+                         float* out, cudaStream_t s) {
+  T2I_LAUNCH(k_shift_cutout, N * C * H * W, N, C, H, W, p, cut, backward, in, out);
 }
 cudaError_t concat_forward(i64 N, i64 CA, i64 CB, i64 S, const float* a, const float* b, float* y, cudaStream_t s) {
   T2I_LAUNCH(k_concat_fwd, N * (CA + CB) * S, N, CA, CB, S, a, b, y);

@@ -63,6 +63,9 @@ cudaError_t replicate_forward(i64 N, i64 C, i64 HW, const float* x, float* y, cu
 cudaError_t replicate_backward(i64 N, i64 C, i64 HW, const float* dy, float* dx, cudaStream_t s);
 cudaError_t concat_forward(i64 N, i64 CA, i64 CB, i64 S, const float* a, const float* b, float* y, cudaStream_t s);
 cudaError_t concat_backward(i64 N, i64 CA, i64 CB, i64 S, const float* dy, float* da, float* db, cudaStream_t s);
+// ref::shift_cutout_forward (backward = false: x -> y) or _backward (true: dy -> dx); p on the device.
+cudaError_t shift_cutout(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, bool backward, const float* in,
+                         float* out, cudaStream_t s);
 cudaError_t mean_time_forward(i64 N, i64 T, i64 D, const float* h, float* y, cudaStream_t s);
 cudaError_t mean_time_backward(i64 N, i64 T, i64 D, const float* dy, float* dh, cudaStream_t s);
 cudaError_t normalize_rows_forward(i64 N, i64 D, float scale, const float* x, float* y, cudaStream_t s);

@@ -1005,6 +1005,17 @@ class DnnlBackend : public Backend {
     memory bbuf;
     return ref::mse(a.numel(), plain(a, loss_buf_), plain(b, bbuf), da ? data(*da) : nullptr);
   }
+  // Images of at most N x 3 x 64 x 64: a gather loop on plain layouts.
+  void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) override {
+    check_shift_cutout(x, p, cut);
+    ensure(y, x.shape, plain_md(x.shape));
+    ref::shift_cutout_forward(x.dim(0), x.dim(1), x.dim(2), x.dim(3), p.data(), cut, plain(x, aug_buf_), data(y));
+  }
+  void shift_cutout_backward(const Array& dy, const std::vector<std::int32_t>& p, i64 cut, Array& dx) override {
+    check_shift_cutout(dy, p, cut);
+    ensure(dx, dy.shape, plain_md(dy.shape));
+    ref::shift_cutout_backward(dy.dim(0), dy.dim(1), dy.dim(2), dy.dim(3), p.data(), cut, plain(dy, aug_buf_), data(dx));
+  }
   float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) override {
     if (da) ensure(*da, a.shape, plain_md(a.shape));
     memory bbuf;
@@ -1055,7 +1066,7 @@ class DnnlBackend : public Backend {
   }
   std::vector<std::unique_ptr<ConcatPlan>> concats_;
   std::vector<std::unique_ptr<BinaryPlan>> binaries_;
-  memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_, mean_buf_;
+  memory rep_buf_, rep_bwd_buf_, cat_bwd_buf_, acc_buf_, loss_buf_, mean_buf_, aug_buf_;
   memory transpose_buf_, norm_buf_, norm_bwd_buf_;
   Array concat_a_, concat_b_;
 };

@@ -92,10 +92,11 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
 
   // D step: two or three passes, each with its own activations; gradients accumulate.
   d_.params().zero_grads();
-  be_.to_plain(d_.forward(kRealRight, x, h, true), logits_[kSr]);
-  if (uses_wrong()) be_.to_plain(d_.forward(kRealWrong, x_wrong, h_wrong, true), logits_[kSw]);
+  be_.to_plain(d_.forward(kRealRight, augmented(x, aug_.real, aug_real_), h, true), logits_[kSr]);
+  if (uses_wrong())
+    be_.to_plain(d_.forward(kRealWrong, augmented(x_wrong, aug_.wrong, aug_wrong_), h_wrong, true), logits_[kSw]);
   else logits_[kSw] = Array();
-  be_.to_plain(d_.forward(kFake, fake_, h, true), logits_[kSf]);
+  be_.to_plain(d_.forward(kFake, augmented(fake_, aug_.fake, aug_fake_), h, true), logits_[kSf]);
   float loss_d = be_.bce_with_logits(logits_[kSr], ones_, &w_real_, &dlogits_[kSr]);
   if (uses_wrong()) loss_d += be_.bce_with_logits(logits_[kSw], zeros_, &w_wrong_, &dlogits_[kSw]);
   loss_d += be_.bce_with_logits(logits_[kSf], zeros_, &w_fake_, &dlogits_[kSf]);
@@ -105,6 +106,14 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
   }
   opt_d_.step();
   return loss_d;
+}
+
+const Array& GanClsStep::augmented(const Array& x, const std::vector<std::int32_t>& p, Array& buf) {
+  if (!uses_augment()) return x;
+  if (static_cast<i64>(p.size()) != 4 * x.dim(0))
+    throw std::invalid_argument("GanClsStep: augmentation needs 4 draws per image of every D input (set_augment)");
+  be_.shift_cutout(x, p, opt_.aug_cut, buf);
+  return buf;
 }
 
 void GanClsStep::pool_images() {
@@ -138,7 +147,7 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   if (uses_interp() && (h_int.empty() || z_int.empty() || h_int.dim(0) != z_int.dim(0) || h_int.dim(0) < 1))
     throw std::invalid_argument("GanClsStep::run_g: interpolation needs h_int and z_int of one batch size");
   g_.params().zero_grads();
-  be_.to_plain(d_.forward(kGenPass, fake_, h, true), logits_[kSg]);
+  be_.to_plain(d_.forward(kGenPass, augmented(fake_, aug_.gen, aug_gen_), h, true), logits_[kSg]);
   float loss_g = be_.bce_with_logits(logits_[kSg], ones_, nullptr, &dlogits_[kSg]);
   if (uses_interp()) {
     const i64 m = h_int.dim(0);
@@ -147,12 +156,16 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
       w_int_ = constant(be_, m, opt_.interp_weight);
     }
     be_.to_plain(g_.forward(kGenInterp, z_int, h_int, /*training=*/true), fake_int_);
-    be_.to_plain(d_.forward(kInterpPass, fake_int_, h_int, true), logits_[kSi]);
+    be_.to_plain(d_.forward(kInterpPass, augmented(fake_int_, aug_.interp, aug_int_), h_int, true), logits_[kSi]);
     loss_g += be_.bce_with_logits(logits_[kSi], ones_int_, &w_int_, &dlogits_[kSi]);
   } else {
     logits_[kSi] = Array();
   }
   const Array* dfake = &d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
+  if (uses_augment()) {  // back through the augmentation
+    be_.shift_cutout_backward(*dfake, aug_.gen, opt_.aug_cut, daug_gen_);
+    dfake = &daug_gen_;
+  }
   if (uses_mode_seeking()) {
     be_.to_plain(g_.forward(kGenMs, z_ms, h, /*training=*/true), fake_ms_);
     const float dz = be_.mean_abs_diff(z_, z_ms, 0.0f, nullptr);
@@ -186,8 +199,12 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   }
   g_.backward(0, *dfake);
   if (uses_interp()) {
-    const Array& dfake_int = d_.backward(kInterpPass, dlogits_[kSi], /*need_dimage=*/true, /*param_grads=*/false);
-    g_.backward(kGenInterp, dfake_int);
+    const Array* dfake_int = &d_.backward(kInterpPass, dlogits_[kSi], /*need_dimage=*/true, /*param_grads=*/false);
+    if (uses_augment()) {
+      be_.shift_cutout_backward(*dfake_int, aug_.interp, opt_.aug_cut, daug_int_);
+      dfake_int = &daug_int_;
+    }
+    g_.backward(kGenInterp, *dfake_int);
   }
   opt_g_.step();
   return loss_g;

@@ -20,12 +20,21 @@
 //      ms_pool P > 1 (not in MSGAN either) measures both distances' image side on the images
 //      averaged over P x P blocks (an [N,3,64/P,64/P] picture of layout and colour), so the
 //      term pays for samples whose coarse content moves with z, not for pixel noise.
+//   Augmentation (DiffAugment, Zhao et al., NeurIPS 2020; not in the paper, off by default): with
+//      aug_shift or aug_cut > 0 every image D sees, real, wrong or generated, in the D step and
+//      the G step, is first translated (shift, zero fill) and has a square cut out (Backend::
+//      shift_cutout), each D input with draws of its own (set_augment, before run_d); the
+//      generator's gradient comes back through the same map. D then cannot learn the few real
+//      images by heart, the small-data failure where s_r -> 1 and s_f -> 0 for good.
 // Each pass keeps its own activations; the generator's first D pass reuses those of D pass 0.
 #pragma once
 
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nn/gan.h"
 #include "nn/optim.h"
@@ -47,7 +56,28 @@ struct GanStepOptions {
   float interp_beta = 0.5f;
   float ms_weight = 0.0f;  // 0: no mode-seeking term
   int ms_pool = 1;         // the term's image distance on P x P block means; 1: on pixels (MSGAN)
+  int aug_shift = 0;       // DiffAugment: largest shift in pixels (DiffAugment's 1/8 of the side); 0: none
+  int aug_cut = 0;         // DiffAugment: side of the square cut out (DiffAugment's 1/2 of the side); 0: none
 };
+
+// The augmentation draws of one step: 4 values (dy, dx, cy, cx) per image of each D input, the
+// ref::shift_cutout_* parameters. real, wrong, fake: run_d's three passes (wrong only with
+// mismatched pairs); gen: the G step's pass over the same fakes; interp: the interpolated half
+// batch (with interpolation). draw_augment fills them from uniform integers below(k) in [0, k).
+struct AugmentDraws {
+  std::vector<std::int32_t> real, wrong, fake, gen, interp;
+};
+template <typename Below>
+std::vector<std::int32_t> draw_shift_cutout(std::int64_t n, std::int64_t size, int shift, Below&& below) {
+  std::vector<std::int32_t> p(static_cast<std::size_t>(4 * n));
+  for (std::size_t i = 0; i < p.size(); i += 4) {
+    p[i] = static_cast<std::int32_t>(below(2 * shift + 1)) - shift;
+    p[i + 1] = static_cast<std::int32_t>(below(2 * shift + 1)) - shift;
+    p[i + 2] = static_cast<std::int32_t>(below(static_cast<int>(size)));
+    p[i + 3] = static_cast<std::int32_t>(below(static_cast<int>(size)));
+  }
+  return p;
+}
 // The authors' switches for a variant: cls_weight 0 or cls_weight, interp_weight 0 or interp_weight.
 GanStepOptions variant_options(GanVariant v, float cls_weight = 0.5f, float interp_weight = 1.0f,
                                float interp_beta = 0.5f);
@@ -66,6 +96,10 @@ class GanClsStep {
   bool uses_wrong() const { return opt_.cls_weight != 0.0f; }
   bool uses_interp() const { return opt_.interp_weight != 0.0f; }
   bool uses_mode_seeking() const { return opt_.ms_weight != 0.0f; }
+  bool uses_augment() const { return opt_.aug_shift > 0 || opt_.aug_cut > 0; }
+  // The next step's augmentation draws (required before run_d when uses_augment(); sizes are
+  // checked against the batches when used).
+  void set_augment(AugmentDraws draws) { aug_ = std::move(draws); }
 
   // x [N,3,64,64], h and h_wrong [N,emb], z [N,z_dim], all on the backend (the wrong text with
   // the real image: Algorithm 1). Only for variants without interpolation.
@@ -107,6 +141,10 @@ class GanClsStep {
   Array pool_w_, pool_out_, pooled_, pooled_ms_, dpooled_, dpool_in_;
   Array fake_, fake_int_, logits_[5], dlogits_[5];  // logits_ are copies, kept after D's slots are reused
   float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();
+  // D's view of an image batch: itself, or its augmented copy in `buf`.
+  const Array& augmented(const Array& x, const std::vector<std::int32_t>& p, Array& buf);
+  AugmentDraws aug_;
+  Array aug_real_, aug_wrong_, aug_fake_, aug_gen_, aug_int_, daug_gen_, daug_int_;
 };
 
 using GanStep = GanClsStep;

@@ -320,6 +320,16 @@ class RefBackend : public Backend {
     if (da) ensure(*da, a.shape);
     return ref::mse(a.numel(), ptr(a), ptr(b), da ? ptr(*da) : nullptr);
   }
+  void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) override {
+    check_shift_cutout(x, p, cut);
+    ensure(y, x.shape);
+    ref::shift_cutout_forward(x.dim(0), x.dim(1), x.dim(2), x.dim(3), p.data(), cut, ptr(x), ptr(y));
+  }
+  void shift_cutout_backward(const Array& dy, const std::vector<std::int32_t>& p, i64 cut, Array& dx) override {
+    check_shift_cutout(dy, p, cut);
+    ensure(dx, dy.shape);
+    ref::shift_cutout_backward(dy.dim(0), dy.dim(1), dy.dim(2), dy.dim(3), p.data(), cut, ptr(dy), ptr(dx));
+  }
   float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) override {
     if (da) ensure(*da, a.shape);
     return ref::mean_abs_diff(a.numel(), ptr(a), ptr(b), grad_scale, da ? ptr(*da) : nullptr);

@@ -374,6 +374,50 @@ T mean_abs_diff(i64 n, const T* a, const T* b, T grad_scale, T* da) {
   return loss / T(n);
 }
 
+// ---- DiffAugment's translation and cutout (Zhao et al., NeurIPS 2020) of images [N,C,H,W] ----
+// p holds 4 int32 per image: dy, dx (the shift), cy, cx (the cutout square's centre). Output
+// pixel (i, j) of image n is 0 inside the square, rows [cy - cut/2, cy - cut/2 + cut) and the
+// same columns around cx (cut 0: no square), else x[n,c,i - dy,j - dx] (0 where that falls
+// outside the image). Both directions are gathers: the backward reads dy at (i + dy, j + dx).
+inline bool in_cutout(i64 i, i64 j, const std::int32_t* p, i64 cut) {
+  const i64 y0 = p[2] - cut / 2, x0 = p[3] - cut / 2;
+  return cut > 0 && i >= y0 && i < y0 + cut && j >= x0 && j < x0 + cut;
+}
+
+template <typename T>
+void shift_cutout_forward(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, const T* x, T* y) {
+  for (i64 n = 0; n < N; ++n) {
+    const std::int32_t* q = p + 4 * n;
+    for (i64 c = 0; c < C; ++c) {
+      const T* xs = x + (n * C + c) * H * W;
+      T* ys = y + (n * C + c) * H * W;
+      for (i64 i = 0; i < H; ++i)
+        for (i64 j = 0; j < W; ++j) {
+          const i64 si = i - q[0], sj = j - q[1];
+          const bool inside = si >= 0 && si < H && sj >= 0 && sj < W;
+          ys[i * W + j] = inside && !in_cutout(i, j, q, cut) ? xs[si * W + sj] : T(0);
+        }
+    }
+  }
+}
+
+template <typename T>
+void shift_cutout_backward(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, const T* dy, T* dx) {
+  for (i64 n = 0; n < N; ++n) {
+    const std::int32_t* q = p + 4 * n;
+    for (i64 c = 0; c < C; ++c) {
+      const T* ds = dy + (n * C + c) * H * W;
+      T* dd = dx + (n * C + c) * H * W;
+      for (i64 i = 0; i < H; ++i)
+        for (i64 j = 0; j < W; ++j) {
+          const i64 oi = i + q[0], oj = j + q[1];
+          const bool inside = oi >= 0 && oi < H && oj >= 0 && oj < W;
+          dd[i * W + j] = inside && !in_cutout(oi, oj, q, cut) ? ds[oi * W + oj] : T(0);
+        }
+    }
+  }
+}
+
 // ---- Max pooling over time: x [N,C,T] -> y [N,C,TO], TO = (T - k) / s + 1 (no padding) -------
 // argmax (optional, [N,C,TO]) receives the input time index of each output's maximum: the first
 // one on ties, as PyTorch's MaxPool1d.

@@ -123,6 +123,7 @@ raw = open("old.st", "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 head = json.loads(raw[8:8 + n])
 del head["__metadata__"]["train.ms_weight"]
+del head["__metadata__"]["train.augment"]  # from before --augment too: resumes without it
 text = json.dumps(head, separators=(",", ":")).encode()
 text += b" " * (-len(text) % 8)
 open("old.st", "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
@@ -147,6 +148,26 @@ for bad in 0 3 128; do
   grep -q -- "--ms-pool $bad: expected a divisor of 64" "$TMP/err" || fail "--ms-pool $bad: $(cat "$TMP/err")"
 done
 pass "--ms-pool: recorded, resume keeps it (same bytes), trains otherwise than on pixels, bad values refused"
+
+# --- --augment: DiffAugment of D's inputs; recorded, kept by --resume, trains otherwise.
+head -c 8192 full.st | grep -aq '"train.augment":"none"' || fail "the default --augment not recorded as none"
+train-gan -q "${TINY[@]}" -o aug.st --epochs 2 --augment translation,cutout --log aug.tsv --checkpoint-every 1
+head -c 8192 aug.st | grep -aq '"train.augment":"translation,cutout"' || fail "--augment not recorded"
+train-gan -q "${TINY[@]}" -o aug-half.st --epochs 1 --augment translation,cutout --log aug-half.tsv --checkpoint-every 1
+train-gan -q "${TINY[@]}" -o aug-half.st --epochs 2 --log aug-half.tsv --checkpoint-every 1 --resume
+same_model aug.st aug-half.st
+# The same seed, order and noise as full.st's first epoch; only what D sees differs.
+cmp -s <(sed -n 2,13p full.tsv | cut -f4,5) <(sed -n 2,13p aug.tsv | cut -f4,5) && fail "--augment trained like none"
+awk -F'\t' 'NR > 1 { for (i = 4; i <= 11; ++i) if ($i == "nan" || $i == "inf") exit 1 }' aug.tsv || fail "augmented losses not finite"
+train-gan -q "${TINY[@]}" -o aug1.st --epochs 1 --augment cutout,translation
+head -c 8192 aug1.st | grep -aq '"train.augment":"translation,cutout"' || fail "cutout,translation not recorded in order"
+train-gan -q "${TINY[@]}" -o aug2.st --epochs 1 --augment cutout
+head -c 8192 aug2.st | grep -aq '"train.augment":"cutout"' || fail "--augment cutout not recorded"
+for bad in rotate translation,translation "" translation,; do
+  expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --augment "$bad"
+  grep -q -- "--augment $bad: expected none, translation, cutout or translation,cutout" "$TMP/err" || fail "--augment '$bad': $(cat "$TMP/err")"
+done
+pass "--augment: recorded, resume keeps it (same bytes), trains otherwise than none, bad values refused"
 
 # --- divergence: a clear stop, exit 3, no checkpoint written.
 expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30

@@ -14,7 +14,9 @@ rows: batch norm over 2 rows saturates), z_dim=10, emb_dim=24, proj_dim=8, ngf=n
 widths keep the file under 500 KB). float32, CPU, torch.set_num_threads(1). Every random draw
 comes from one torch.Generator seeded with SEED, in this order: init_weights(G), init_weights(D),
 x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z],
-z_ms N(0,1) [B,z].
+z_ms N(0,1) [B,z], then the augmentation draws of int-cls-ms-aug, each int32 [rows,4] of (dy, dx)
+uniform in [-8, 8] and (cy, cx) uniform in [0, 63]: aug_real, aug_wrong, aug_fake, aug_gen [B,4],
+aug_int [B/2,4] (the shift and centre columns drawn as two randint calls per tensor).
 
 The "wrong" pair of the cls variants is the authors' code's: a wrong real image with the right
 text, s_w = D(x_wrong, emb_right), where x_wrong = x_real rolled by one row (x_wrong[i] =
@@ -25,7 +27,10 @@ Every variant starts from the same init/ weights with fresh Adam (lr 2e-4, betas
 eps 1e-8). Per variant V in gan, cls, int, int-cls (cls_weight 0 or 0.5, interp_weight 0 or 1,
 beta 0.5), and cls-ms and int-cls-ms (with the mode-seeking term of Mao et al. 2019, ms_weight 1;
 int-cls-ms is train-gan's default), and int-cls-ms8 (the term's image distance on 8 x 8 block
-means, train-gan --ms-pool 8):
+means, train-gan --ms-pool 8), and int-cls-ms-aug (int-cls-ms with DiffAugment's translation and
+cutout of every image D sees, train-gan --augment translation,cutout: T(x, p) shifts image n by
+(dy, dx) with zero fill and zeroes the 32 x 32 square of rows [cy - 16, cy + 16) and columns
+[cx - 16, cx + 16), built here from padding, slicing and a mask; the gradient flows through it):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
@@ -33,11 +38,14 @@ means, train-gan --ms-pool 8):
     [ms] fake_ms = G(z_ms, h), r = mean|P(fake) - P(fake_ms)| / mean|z - z_ms|, P the identity,
          or avg_pool2d(8) for int-cls-ms8
     loss_g = bce(s_g,1) + interp_weight*bce(s_i,1) + ms_weight / (r + 1e-5)
+  With augmentation every D input above is T(input, in/aug_<pass>): real, wrong, fake (the D
+  step), gen (s_g's pass), int (s_i's pass); the mode-seeking distance is on the images themselves.
   Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,ms_ratio,loss_d,loss_g} (s_w, s_i, ms_ratio only where used),
   V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
   int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
-  (after optD.step()); the ms variants' D steps are cls's too.
-Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, init/G/*, init/D/*.
+  (after optD.step()); the ms variants' D steps are cls's too, except int-cls-ms-aug's, recorded.
+Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, in/aug_* (I32), init/G/*,
+init/D/*.
 """
 import argparse
 import hashlib
@@ -52,10 +60,12 @@ import t2i_nets  # noqa: E402
 
 SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
-# variant: (cls_weight, interp_weight, ms_weight, ms_pool)
-VARIANTS = {"gan": (0.0, 0.0, 0.0, 1), "cls": (0.5, 0.0, 0.0, 1), "int": (0.0, 1.0, 0.0, 1),
-            "int-cls": (0.5, 1.0, 0.0, 1), "cls-ms": (0.5, 0.0, 1.0, 1), "int-cls-ms": (0.5, 1.0, 1.0, 1),
-            "int-cls-ms8": (0.5, 1.0, 1.0, 8)}
+# variant: (cls_weight, interp_weight, ms_weight, ms_pool, augment)
+VARIANTS = {"gan": (0.0, 0.0, 0.0, 1, False), "cls": (0.5, 0.0, 0.0, 1, False), "int": (0.0, 1.0, 0.0, 1, False),
+            "int-cls": (0.5, 1.0, 0.0, 1, False), "cls-ms": (0.5, 0.0, 1.0, 1, False),
+            "int-cls-ms": (0.5, 1.0, 1.0, 1, False), "int-cls-ms8": (0.5, 1.0, 1.0, 8, False),
+            "int-cls-ms-aug": (0.5, 1.0, 1.0, 1, True)}
+AUG_SHIFT, AUG_CUT = 8, 32
 MS_EPS = 1e-5
 BETA = 0.5
 REGENERATE = "/usr/bin/python3 tests/torch/make_gan_variant_fixtures.py --out-dir tests/data/torch"
@@ -63,6 +73,26 @@ REGENERATE = "/usr/bin/python3 tests/torch/make_gan_variant_fixtures.py --out-di
 
 def _adam(net):
     return torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8, foreach=False)
+
+
+def shift_cutout(x, p, cut):
+    """y[n,:,i,j] = x[n,:,i-dy,j-dx] (0 outside), 0 in the cut x cut square around (cy, cx)."""
+    _, _, H, W = x.shape
+    out = []
+    for n, (dy, dx, cy, cx) in enumerate(p.tolist()):
+        xp = F.pad(x[n], (W, W, H, H))
+        y = xp[:, H - dy:2 * H - dy, W - dx:2 * W - dx]
+        mask = torch.ones(H, W)
+        y0, x0 = cy - cut // 2, cx - cut // 2
+        mask[max(0, y0):max(0, y0 + cut), max(0, x0):max(0, x0 + cut)] = 0
+        out.append(y * mask)
+    return torch.stack(out)
+
+
+def _draws(rows, gen):
+    shift = torch.randint(-AUG_SHIFT, AUG_SHIFT + 1, (rows, 2), generator=gen)
+    centre = torch.randint(0, 64, (rows, 2), generator=gen)
+    return torch.cat([shift, centre], 1).to(torch.int32)
 
 
 def _nets(s):
@@ -85,8 +115,11 @@ def record():
     z = torch.randn(B, s["z_dim"], generator=gen)
     z_int = torch.randn(B // 2, s["z_dim"], generator=gen)
     z_ms = torch.randn(B, s["z_dim"], generator=gen)
+    aug = {k: _draws(B // 2 if k == "int" else B, gen) for k in ("real", "wrong", "fake", "gen", "int")}
     rec = {"in/x_real": x_real_u8, "in/emb_right": emb_right,
            "in/emb_wrong": emb_wrong, "in/z": z, "in/z_int": z_int, "in/z_ms": z_ms}
+    for k, t in aug.items():
+        rec["in/aug_" + k] = t
     for name, t in G0.state_dict().items():
         rec["init/G/" + name] = t.detach().clone()
     for name, t in D0.state_dict().items():
@@ -98,7 +131,10 @@ def record():
     half = B // 2
     h_int = BETA * h[:half] + (1 - BETA) * h[half:2 * half]
 
-    for v, (cls_w, int_w, ms_w, ms_pool) in VARIANTS.items():
+    for v, (cls_w, int_w, ms_w, ms_pool, augment) in VARIANTS.items():
+        def T(img, which):
+            return shift_cutout(img, aug[which], AUG_CUT) if augment else img
+
         G, D = _nets(s)
         G.load_state_dict(G0.state_dict())
         D.load_state_dict(D0.state_dict())
@@ -108,19 +144,19 @@ def record():
         out = {}
         fake = G(z, h)
         optD.zero_grad()
-        s_r = D(x_real, h)
+        s_r = D(T(x_real, "real"), h)
         loss_d = bce(s_r, torch.ones(B))
         out["s_r"] = s_r
         if cls_w > 0:
-            s_w = D(x_wrong, h)
+            s_w = D(T(x_wrong, "wrong"), h)
             loss_d = loss_d + cls_w * bce(s_w, torch.zeros(B))
             out["s_w"] = s_w
-        s_f = D(fake.detach(), h)
+        s_f = D(T(fake.detach(), "fake"), h)
         loss_d = loss_d + (1 - cls_w) * bce(s_f, torch.zeros(B))
         out["s_f"] = s_f
         loss_d.backward()
         out["loss_d"] = loss_d.reshape(1)
-        d_recorded = int_w == 0 and ms_w == 0
+        d_recorded = (int_w == 0 and ms_w == 0) or augment
         if d_recorded:
             for name, p in D.named_parameters():
                 rec["%s/grad/D/%s" % (v, name)] = p.grad.detach().clone()
@@ -128,12 +164,12 @@ def record():
         step_d = {name: t.detach().clone() for name, t in D.state_dict().items()}
 
         optG.zero_grad()
-        s_g = D(fake, h)
+        s_g = D(T(fake, "gen"), h)
         loss_g = bce(s_g, torch.ones(B))
         out["s_g"] = s_g
         if int_w > 0:
             fake_int = G(z_int, h_int)
-            s_i = D(fake_int, h_int)
+            s_i = D(T(fake_int, "int"), h_int)
             loss_g = loss_g + int_w * bce(s_i, torch.ones(half))
             out["s_i"] = s_i
         if ms_w > 0:
@@ -158,9 +194,10 @@ def record():
             rec["%s/out/%s" % (v, k)] = t.detach().clone()
 
     meta = {"arch": "plain", **{k: str(x) for k, x in s.items()}, "seed": str(SEED), "beta": str(BETA),
-            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g%s" %
-                                 (v, c, i, m, ",ms_pool=%d" % p if p > 1 else "")
-                                 for v, (c, i, m, p) in VARIANTS.items()),
+            "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g%s%s" %
+                                 (v, c, i, m, ",ms_pool=%d" % p if p > 1 else "",
+                                  ",augment=translation+cutout" if a else "")
+                                 for v, (c, i, m, p, a) in VARIANTS.items()),
             "torch_version": torch.__version__, "regenerate": REGENERATE}
     return rec, meta
 

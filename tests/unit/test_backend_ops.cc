@@ -527,6 +527,44 @@ OpCase mean_abs_diff_case(const std::string& name, const Shape& s) {
           }};
 }
 
+// DiffAugment's translation and cutout; blocked: the images come from a conv (blocked on cpu)
+// and the backward gets a conv output too. Bad parameters are refused on every backend.
+OpCase shift_cutout_case(const std::string& name, i64 n, i64 c, i64 hw, i64 cut, bool blocked) {
+  return {name, [=](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const Shape s{n, c, hw, hw};
+            std::mt19937 prng(77);
+            std::vector<std::int32_t> p;
+            for (i64 i = 0; i < n; ++i) {
+              std::uniform_int_distribution<int> shift(-static_cast<int>(hw / 4), static_cast<int>(hw / 4)), at(0, static_cast<int>(hw) - 1);
+              p.push_back(shift(prng)), p.push_back(shift(prng)), p.push_back(at(prng)), p.push_back(at(prng));
+            }
+            Array x = put(be, s, g.randn(count(s))), dy = put(be, s, g.randn(count(s)));
+            std::unique_ptr<ConvOp> op;
+            if (blocked) {
+              const ConvSpec cs = conv(c, c, 3, 3, 1, 1, 1, 1, false);
+              op = be.make_conv(cs);
+              const Array w = put(be, cs.weight_shape(), g.randn(count(cs.weight_shape()), 0.2f));
+              Array xb, dyb;
+              op->forward(x, w, nullptr, xb);
+              op->forward(dy, w, nullptr, dyb);
+              x = xb, dy = dyb;
+            }
+            Array y, dx;
+            be.shift_cutout(x, p, cut, y);
+            rec("y", y);
+            be.shift_cutout_backward(dy, p, cut, dx);
+            rec("dx", dx);
+            std::vector<std::int32_t> bad = p;
+            bad[2] = static_cast<std::int32_t>(hw);  // a centre outside the image
+            EXPECT_THROW(be.shift_cutout(x, bad, cut, y), std::invalid_argument) << be.name();
+            EXPECT_THROW(be.shift_cutout(x, std::vector<std::int32_t>(p.begin(), p.end() - 1), cut, y), std::invalid_argument)
+                << be.name();
+            EXPECT_THROW(be.shift_cutout_backward(dy, p, hw + 1, dx), std::invalid_argument) << be.name();
+          }};
+}
+
 // A conv output (blocked on cpu) straight into the losses.
 OpCase loss_blocked_case() {
   return {"losses_of_conv_output", [](Backend& be, Outputs& out) {
@@ -874,6 +912,9 @@ std::vector<OpCase> all_cases() {
   c.push_back(mean_abs_diff_case("mean_abs_diff_2x3x5x5", {2, 3, 5, 5}));
   c.push_back(mean_abs_diff_case("mean_abs_diff_7", {7}));
   c.push_back(loss_blocked_case());
+  c.push_back(shift_cutout_case("shift_cutout_plain", 5, 3, 16, 8, false));
+  c.push_back(shift_cutout_case("shift_cutout_blocked", 3, 16, 12, 6, true));
+  c.push_back(shift_cutout_case("shift_cutout_no_square", 2, 3, 9, 0, false));
   c.push_back(adam_case());
   c.push_back(rmsprop_case());
 

@@ -1,6 +1,8 @@
 // The four training variants of common/nn/gan_step (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS), and GAN-CLS
 // and GAN-INT-CLS with the mode-seeking term ("cls-ms", "int-cls-ms"; "int-cls-ms8": its image
-// distance on 8 x 8 block means, train-gan --ms-pool 8), against an independent PyTorch implementation
+// distance on 8 x 8 block means, train-gan --ms-pool 8; "int-cls-ms-aug": with DiffAugment's
+// translation and cutout of every D input, train-gan --augment translation,cutout), against an
+// independent PyTorch implementation
 // (tests/torch/make_gan_variant_fixtures.py): the same
 // initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
 // every parameter and batch-norm statistic after the step must agree, on ref and cpu.
@@ -63,13 +65,17 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   T2I_SKIP_UNLESS_BACKEND(c.backend);
   const Checkpoint& fx = fixture();
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
-  // "<variant>-ms" or "<variant>-ms<P>": the mode-seeking term, its distance on P x P block means.
-  const std::size_t ms_at = c.variant.find("-ms");
+  // "<variant>-ms" or "<variant>-ms<P>": the mode-seeking term, its distance on P x P block means;
+  // a trailing "-aug": DiffAugment with the fixture's draws.
+  const bool aug = c.variant.size() > 4 && c.variant.compare(c.variant.size() - 4, 4, "-aug") == 0;
+  const std::string base = aug ? c.variant.substr(0, c.variant.size() - 4) : c.variant;
+  const std::size_t ms_at = base.find("-ms");
   const bool ms = ms_at != std::string::npos;
-  const GanVariant variant = variant_from_name(c.variant.substr(0, ms_at));
+  const GanVariant variant = variant_from_name(base.substr(0, ms_at));
   GanStepOptions opt = variant_options(variant, 0.5f, 1.0f, std::stof(fx.meta("beta")));
   if (ms) opt.ms_weight = 1.0f;
-  if (ms && ms_at + 3 < c.variant.size()) opt.ms_pool = std::stoi(c.variant.substr(ms_at + 3));
+  if (ms && ms_at + 3 < base.size()) opt.ms_pool = std::stoi(base.substr(ms_at + 3));
+  if (aug) opt.aug_shift = 8, opt.aug_cut = 32;
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
@@ -79,6 +85,15 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   d.params().load_from(fx, "init/D/");
 
   GanStep step(*be, g, d, opt);
+  EXPECT_EQ(step.uses_augment(), aug);
+  if (aug) {
+    auto draws = [&](const char* pass) {
+      const Tensor& t = fx.get(std::string("in/aug_") + pass);
+      auto s = t.span<std::int32_t>();
+      return std::vector<std::int32_t>(s.begin(), s.end());
+    };
+    step.set_augment({draws("real"), draws("wrong"), draws("fake"), draws("gen"), draws("int")});
+  }
   EXPECT_EQ(step.uses_wrong(), c.variant.find("cls") != std::string::npos);
   EXPECT_EQ(step.uses_interp(), c.variant.rfind("int", 0) == 0);
   EXPECT_EQ(step.uses_mode_seeking(), ms);
@@ -96,7 +111,8 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
 
   const std::string v = c.variant + "/";
   // int's D step is gan's and int-cls's and the ms variants' are cls's: the fixture records them once.
-  const std::string dv = (c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
+  // The augmented variant's D step sees other images: recorded on its own.
+  const std::string dv = (aug ? c.variant : c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
   const double tol = 2e-4;
   const char* names[] = {"s_r", "s_w", "s_f", "s_g", "s_i"};
   for (int i = 0; i < 5; ++i) {
@@ -162,7 +178,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
                                            Case{"gan", "cuda"}, Case{"cls", "cuda"}, Case{"int", "cuda"},
                                            Case{"int-cls", "cuda"}, Case{"cls-ms", "cuda"}, Case{"int-cls-ms", "cuda"},
                                            Case{"int-cls-ms8", "ref"}, Case{"int-cls-ms8", "cpu"},
-                                           Case{"int-cls-ms8", "cuda"}),
+                                           Case{"int-cls-ms8", "cuda"}, Case{"int-cls-ms-aug", "ref"},
+                                           Case{"int-cls-ms-aug", "cpu"}, Case{"int-cls-ms-aug", "cuda"}),
                          case_name);
 
 TEST(GanVariants, NamesAndOptions) {
@@ -209,6 +226,34 @@ TEST(GanVariants, InterpolationNeedsItsInputs) {
   GanStep ms_step(*be, g, d, ms_opt);
   ms_step.run_d(x, h, x, h, z);
   EXPECT_THROW(ms_step.run_g(h), std::invalid_argument);  // no second noise
+
+  GanStepOptions aug_opt = variant_options(GanVariant::kCls);
+  aug_opt.aug_shift = 8, aug_opt.aug_cut = 32;
+  GanStep aug_step(*be, g, d, aug_opt);
+  EXPECT_THROW(aug_step.run_d(x, h, x, h, z), std::invalid_argument);  // no draws
+  const std::int64_t n = x.dim(0);
+  auto below = [](int k) { return k - 1; };
+  AugmentDraws short_draws{draw_shift_cutout(n, 64, 8, below), draw_shift_cutout(n - 1, 64, 8, below),
+                           draw_shift_cutout(n, 64, 8, below), {}, {}};
+  aug_step.set_augment(short_draws);
+  EXPECT_THROW(aug_step.run_d(x, h, x, h, z), std::invalid_argument);  // one image short for the wrong pass
+}
+
+TEST(GanVariants, AugmentDrawsStayInRange) {
+  std::uint64_t state = 7;
+  auto below = [&](int k) {  // a small LCG: the values, not their quality, are under test
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int>((state >> 33) % static_cast<std::uint64_t>(k));
+  };
+  const std::vector<std::int32_t> p = draw_shift_cutout(500, 64, 8, below);
+  ASSERT_EQ(p.size(), 2000u);
+  std::int32_t lo = 0, hi = 0;
+  for (std::size_t i = 0; i < p.size(); i += 4) {
+    for (int k : {0, 1}) lo = std::min(lo, p[i + k]), hi = std::max(hi, p[i + k]);
+    EXPECT_TRUE(p[i + 2] >= 0 && p[i + 2] < 64 && p[i + 3] >= 0 && p[i + 3] < 64);
+  }
+  EXPECT_EQ(lo, -8);  // both ends of the shift are drawn
+  EXPECT_EQ(hi, 8);
 }
 
 }  // namespace

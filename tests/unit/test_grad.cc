@@ -495,6 +495,49 @@ TEST(LossGrad, MeanAbsDiff) {
   for (double v : dsame) EXPECT_EQ(v, 0.0);
 }
 
+// ---- DiffAugment's translation and cutout --------------------------------------------------
+TEST(AugmentGrad, ShiftCutoutByHand) {
+  // One 1 x 6 x 6 image of values 1..36: shifted down 1 and left 2, a 2 x 2 square cut out at
+  // rows 2-3, columns 3-4 (centre (3, 4), side 2).
+  const i64 H = 6, W = 6;
+  Vec x(36);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = double(i + 1);
+  const std::int32_t p[4] = {1, -2, 3, 4};
+  Vec y(36, -1.0);
+  shift_cutout_forward(1, 1, H, W, p, 2, x.data(), y.data());
+  for (i64 i = 0; i < H; ++i)
+    for (i64 j = 0; j < W; ++j) {
+      const i64 si = i - 1, sj = j + 2;
+      double want = si >= 0 && sj < W ? x[sz(si * W + sj)] : 0.0;
+      if (i >= 2 && i < 4 && j >= 3 && j < 5) want = 0.0;
+      EXPECT_EQ(y[sz(i * W + j)], want) << "(" << i << "," << j << ")";
+    }
+  // No shift and no square: the identity.
+  const std::int32_t id[4] = {0, 0, 0, 0};
+  shift_cutout_forward(1, 1, H, W, id, 0, x.data(), y.data());
+  EXPECT_EQ(y, x);
+}
+
+TEST(AugmentGrad, ShiftCutoutBackwardIsTheAdjoint) {
+  // A linear map: the backward must be its transpose, i.e. the numerical gradient of
+  // sum(r * forward(x)), for shifts in every direction, squares at the border and none.
+  const i64 N = 4, C = 2, H = 7, W = 5;
+  const std::vector<std::int32_t> p = {2, -1, 3, 2, -3, 4, 0, 0, 0, 0, 6, 4, -6, -4, 1, 1};
+  for (const i64 cut : {i64(0), i64(3), i64(4)}) {
+    std::mt19937 rng(31 + static_cast<unsigned>(cut));
+    Vec x = uniform(rng, N * C * H * W), r = uniform(rng, N * C * H * W);
+    Vec y(x.size()), dx(x.size(), 7.0);
+    shift_cutout_backward(N, C, H, W, p.data(), cut, r.data(), dx.data());
+    auto f = [&] {
+      shift_cutout_forward(N, C, H, W, p.data(), cut, x.data(), y.data());
+      return y;
+    };
+    expect_grad("dx, cut " + std::to_string(cut), dx, numeric_grad(x, r, f));
+    // Some inputs fall out of the picture: their gradient is exactly 0.
+    EXPECT_GT(std::count(dx.begin(), dx.end(), 0.0), 0) << cut;
+  }
+}
+
 // ---- Max pooling over time, mean over time -------------------------------------------------
 TEST(PoolGrad, MaxPool1d) {
   struct G {
