@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   std::string arch_text = "plain";
   int batch = 64, iters = 5, warmup = 2;
   long ngf = 0, ndf = 64;
-  bool layers = false;
+  bool layers = false, augment = false;
   cli.options().add_options()
       ("arch", po::value(&arch_text)->default_value(arch_text), "plain (the paper's nets) or v2 (the authors' residual nets)")
       ("batch", po::value(&batch)->default_value(batch), "images per iteration")
@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
       ("ndf", po::value(&ndf)->default_value(ndf), "discriminator width")
       ("iters", po::value(&iters)->default_value(iters), "timed iterations")
       ("warmup", po::value(&warmup)->default_value(warmup), "untimed iterations first (primitive creation, allocation)")
+      ("augment", po::bool_switch(&augment), "with train-gan --augment translation,cutout (fresh draws each iteration, in the time)")
       ("layers", po::bool_switch(&layers), "print where the time goes, per layer, on stderr");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
@@ -96,7 +97,9 @@ int main(int argc, char** argv) {
     d.bind(*be);
     g.params().init(compute.seed);
     d.params().init(compute.seed + 1);
-    nn::GanClsStep step(*be, g, d);
+    nn::GanStepOptions opt = nn::variant_options(nn::GanVariant::kCls);
+    if (augment) opt.aug_shift = 8, opt.aug_cut = 32;
+    nn::GanClsStep step(*be, g, d, opt);
     nn::Rng rng(compute.seed + 2);
     const nn::i64 n = batch;
     nn::Array x = random_array(*be, {n, 3, 64, 64}, rng, true), h = random_array(*be, {n, cfg.emb_dim}, rng, false),
@@ -114,6 +117,11 @@ int main(int argc, char** argv) {
       prof.total_flops = 0;
       prof.enabled = timed && layers;
       auto t0 = Clock::now();
+      if (augment) {
+        auto below = [&rng](int k) { return static_cast<int>(rng.below(k)); };
+        step.set_augment({nn::draw_shift_cutout(n, 64, 8, below), nn::draw_shift_cutout(n, 64, 8, below),
+                          nn::draw_shift_cutout(n, 64, 8, below), nn::draw_shift_cutout(n, 64, 8, below), {}});
+      }
       nn::StepLosses l = step.run(x, h, hw, z);
       // The step is done when G's Adam update is: a device backend may still be running it
       // (the loss reads only wait for D's side), so read back one updated weight.
@@ -145,9 +153,9 @@ int main(int argc, char** argv) {
 
     const double med = median(times), best = *std::min_element(times.begin(), times.end());
     fmt::print("bench\timpl=t2igan\tbackend={}\tarch={}\tbatch={}\tthreads={}\titer_median_s={:.4f}\titer_best_s={:.4f}"
-               "\tgen_images_per_s={:.1f}\tpeak_rss_mib={:.0f}\tgflop_per_iter={:.1f}\tgflops={:.1f}\n",
+               "\tgen_images_per_s={:.1f}\tpeak_rss_mib={:.0f}\tgflop_per_iter={:.1f}\tgflops={:.1f}{}\n",
                be->name(), arch_text, batch, compute.threads, med, best, median(gen), peak_rss_mib(), flops / 1e9,
-               flops / 1e9 / med);
+               flops / 1e9 / med, augment ? "\taugment=translation,cutout" : "");
 
     if (layers) {
       print_layers("training iteration", per_layer, iters, med);
