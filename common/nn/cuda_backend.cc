@@ -705,7 +705,8 @@ class CudaBackend : public Backend {
 
  private:
   // p's values on the device, in a buffer of this backend's (stream order keeps a kernel still
-  // reading the previous values ahead of the copy; a pageable source is staged before return).
+  // reading the previous values ahead of the copy; from pageable memory cudaMemcpyAsync returns
+  // once the source is in staging memory: CUDA runtime API, "API synchronization behavior").
   const std::int32_t* upload_ints(const std::vector<std::int32_t>& p) {
     static_assert(sizeof(float) == sizeof(std::int32_t));
     const i64 n = static_cast<i64>(p.size());

@@ -63,7 +63,7 @@ struct GanStepOptions {
 // The augmentation draws of one step: 4 values (dy, dx, cy, cx) per image of each D input, the
 // ref::shift_cutout_* parameters. real, wrong, fake: run_d's three passes (wrong only with
 // mismatched pairs); gen: the G step's pass over the same fakes; interp: the interpolated half
-// batch (with interpolation). draw_augment fills them from uniform integers below(k) in [0, k).
+// batch (with interpolation). draw_shift_cutout fills one from uniform integers below(k) in [0, k).
 struct AugmentDraws {
   std::vector<std::int32_t> real, wrong, fake, gen, interp;
 };
