@@ -384,38 +384,35 @@ inline bool in_cutout(i64 i, i64 j, const std::int32_t* p, i64 cut) {
   return cut > 0 && i >= y0 && i < y0 + cut && j >= x0 && j < x0 + cut;
 }
 
+// Both directions: backward false reads x at (i - dy, j - dx) for output (i, j); true reads dy at
+// the forward's output pixel (i + dy, j + dx). Either way the cutout test is on that output pixel.
 template <typename T>
-void shift_cutout_forward(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, const T* x, T* y) {
+void shift_cutout_gather(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, bool backward, const T* in, T* out) {
+  const i64 sign = backward ? 1 : -1;
   for (i64 n = 0; n < N; ++n) {
     const std::int32_t* q = p + 4 * n;
     for (i64 c = 0; c < C; ++c) {
-      const T* xs = x + (n * C + c) * H * W;
-      T* ys = y + (n * C + c) * H * W;
+      const T* src = in + (n * C + c) * H * W;
+      T* dst = out + (n * C + c) * H * W;
       for (i64 i = 0; i < H; ++i)
         for (i64 j = 0; j < W; ++j) {
-          const i64 si = i - q[0], sj = j - q[1];
+          const i64 si = i + sign * q[0], sj = j + sign * q[1];
           const bool inside = si >= 0 && si < H && sj >= 0 && sj < W;
-          ys[i * W + j] = inside && !in_cutout(i, j, q, cut) ? xs[si * W + sj] : T(0);
+          const bool cutout = backward ? in_cutout(si, sj, q, cut) : in_cutout(i, j, q, cut);
+          dst[i * W + j] = inside && !cutout ? src[si * W + sj] : T(0);
         }
     }
   }
 }
 
 template <typename T>
+void shift_cutout_forward(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, const T* x, T* y) {
+  shift_cutout_gather(N, C, H, W, p, cut, false, x, y);
+}
+
+template <typename T>
 void shift_cutout_backward(i64 N, i64 C, i64 H, i64 W, const std::int32_t* p, i64 cut, const T* dy, T* dx) {
-  for (i64 n = 0; n < N; ++n) {
-    const std::int32_t* q = p + 4 * n;
-    for (i64 c = 0; c < C; ++c) {
-      const T* ds = dy + (n * C + c) * H * W;
-      T* dd = dx + (n * C + c) * H * W;
-      for (i64 i = 0; i < H; ++i)
-        for (i64 j = 0; j < W; ++j) {
-          const i64 oi = i + q[0], oj = j + q[1];
-          const bool inside = oi >= 0 && oi < H && oj >= 0 && oj < W;
-          dd[i * W + j] = inside && !in_cutout(oi, oj, q, cut) ? ds[oi * W + oj] : T(0);
-        }
-    }
-  }
+  shift_cutout_gather(N, C, H, W, p, cut, true, dy, dx);
 }
 
 // ---- Max pooling over time: x [N,C,T] -> y [N,C,TO], TO = (T - k) / s + 1 (no padding) -------
