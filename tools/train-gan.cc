@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
       .see_also = "generate(1), interpolate(1), encode-text(1), pack-images(1), train-text(1)",
   });
   std::string images_path, emb_path, out_path, variant_text = "int-cls", wrong = "image", arch_text = "plain",
-                                               samples_png, log_path, emb_norm_text = "standardize", augment_text = "none";
+                                               samples_png, log_path, emb_norm_text = "standardize", augment_text = "none", ms_image = "blocks";
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
       samples_every = 0, ms_pool = 1;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
       ("interp-weight", po::value(&interp_weight)->default_value(interp_weight), "weight of the interpolated half batch in G's loss; int variants only")
       ("interp-beta", po::value(&interp_beta)->default_value(interp_beta), "interpolation beta: beta h_i + (1 - beta) h_{i+N/2}")
       ("ms-weight", po::value(&ms_weight)->default_value(ms_weight), "weight of the mode-seeking term (Mao et al. 2019, not in the paper): G also draws a second sample per text with other noise and pays ms-weight / (r + 1e-5), r = mean|G(z1,h) - G(z2,h)| / mean|z1 - z2|, so that the noise carries style; 0: off (the paper)")
+      ("ms-image", po::value(&ms_image)->default_value(ms_image), "what the mode-seeking term's image distance compares: blocks (the --ms-pool block means) or edges (the differences between horizontally adjacent block means: a change of flat or top-to-bottom background colour is free, so samples pay for a layout, the subject's place and facing, that does not move with the noise)")
       ("ms-pool", po::value(&ms_pool)->default_value(ms_pool), "the mode-seeking term's image distance on the means of P x P pixel blocks (P divides 64): samples pay for coarse content (layout, colours) that does not move with the noise, not for pixel noise; 1: on the pixels, as MSGAN")
       ("augment", po::value(&augment_text)->default_value(augment_text), "DiffAugment (Zhao et al. 2020, not in the paper) of every image D sees, real and generated, with the gradient through it: translation (shifts up to 8 pixels, zero fill), cutout (a 32 x 32 square zeroed) or translation,cutout; none: D sees the images as they are (the paper)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
@@ -249,6 +250,8 @@ int main(int argc, char** argv) {
     if (!(ms_weight >= 0 && ms_weight <= 1e3)) fail<UsageError>("--ms-weight {}: expected a number in [0, 1000]", ms_weight);
     if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
       fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);
+    if (ms_image != "blocks" && ms_image != "edges") fail<UsageError>("--ms-image '{}': expected blocks or edges", ms_image);
+    if (ms_image == "edges" && ms_pool == 64) fail<UsageError>("--ms-image edges needs at least two blocks in a row: --ms-pool 32 or less");
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
     Augment augment = parse_augment(augment_text);
     if (!augment.valid) fail<UsageError>("--augment {}: expected none, translation, cutout or translation,cutout", augment_text);
@@ -294,6 +297,7 @@ int main(int argc, char** argv) {
         // Checkpoints from before the option trained without the term.
         ms_weight = ck->metadata.count("train.ms_weight") ? std::stod(ck->meta("train.ms_weight")) : 0.0;
         ms_pool = ck->metadata.count("train.ms_pool") ? std::stoi(ck->meta("train.ms_pool")) : 1;
+        ms_image = ck->metadata.count("train.ms_image") ? ck->meta("train.ms_image") : "blocks";
         augment = parse_augment(ck->metadata.count("train.augment") ? ck->meta("train.augment") : "none");
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
         // Checkpoints from before the option: the embeddings went in as they were.
@@ -311,7 +315,8 @@ int main(int argc, char** argv) {
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
           !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) ||
-          ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || !augment.valid || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
+          ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || (ms_image != "blocks" && ms_image != "edges") ||
+          (ms_image == "edges" && ms_pool == 64) || !augment.valid || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
           crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
         fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
@@ -330,6 +335,7 @@ int main(int argc, char** argv) {
                                                       static_cast<float>(interp_beta));
     step_opt.ms_weight = static_cast<float>(ms_weight);
     step_opt.ms_pool = ms_pool;
+    step_opt.ms_edges = ms_image == "edges";
     step_opt.aug_shift = augment.translation ? kAugShift : 0;
     step_opt.aug_cut = augment.cutout ? kAugCut : 0;
     const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f,
@@ -503,6 +509,7 @@ int main(int argc, char** argv) {
           {"train.interp_beta", fmt::format("{:.17g}", interp_beta)},
           {"train.ms_weight", fmt::format("{:.17g}", ms_weight)},
           {"train.ms_pool", std::to_string(ms_pool)},
+          {"train.ms_image", ms_image},
           {"train.augment", augment.text()},
           {"train.captions_per_image", std::to_string(captions_per_image)},
           {"train.crop", std::to_string(crop)},

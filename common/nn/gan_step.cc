@@ -116,20 +116,33 @@ const Array& GanClsStep::augmented(const Array& x, const std::vector<std::int32_
   return buf;
 }
 
+const Array& GanClsStep::unaugmented(const Array& dy, const std::vector<std::int32_t>& p, Array& buf) {
+  if (!uses_augment()) return dy;
+  be_.shift_cutout_backward(dy, p, opt_.aug_cut, buf);
+  return buf;
+}
+
 void GanClsStep::pool_images() {
   const i64 c = fake_.dim(1), p = opt_.ms_pool;
   if (fake_.dim(2) % p != 0 || fake_.dim(3) % p != 0)
     throw std::invalid_argument("GanClsStep: ms_pool must divide the image size");
+  if (opt_.ms_edges && fake_.dim(3) < 2 * p)
+    throw std::invalid_argument("GanClsStep: ms_edges needs at least two blocks in a row (ms_pool at most half the width)");
   if (!pool_) {
     ConvSpec spec;
     spec.in_channels = spec.out_channels = c;
-    spec.kh = spec.kw = spec.sh = spec.sw = p;
+    spec.kh = spec.sh = spec.sw = p;
+    spec.kw = opt_.ms_edges ? 2 * p : p;
     pool_ = be_.make_conv(spec);
-    // Weights [c, c, p, p]: channel o averages its own channel's block, ignores the others.
-    const i64 area = p * p;
-    std::vector<float> w(static_cast<std::size_t>(c * c * area), 0.0f);
+    // Weights [c, c, p, kw]: channel o averages its own channel's block (edges: the block on the
+    // right minus the block on the left), ignores the others.
+    const i64 area = p * p, kw = spec.kw;
+    std::vector<float> w(static_cast<std::size_t>(c * c * p * kw), 0.0f);
     for (i64 o = 0; o < c; ++o)
-      for (i64 k = 0; k < area; ++k) w[static_cast<std::size_t>((o * c + o) * area + k)] = 1.0f / float(area);
+      for (i64 y = 0; y < p; ++y)
+        for (i64 x = 0; x < kw; ++x)
+          w[static_cast<std::size_t>(((o * c + o) * p + y) * kw + x)] =
+              (opt_.ms_edges && x < p ? -1.0f : 1.0f) / float(area);
     pool_w_ = be_.zeros(spec.weight_shape());
     be_.upload(w.data(), pool_w_);
   }
@@ -161,15 +174,12 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   } else {
     logits_[kSi] = Array();
   }
-  const Array* dfake = &d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false);
-  if (uses_augment()) {  // back through the augmentation
-    be_.shift_cutout_backward(*dfake, aug_.gen, opt_.aug_cut, daug_gen_);
-    dfake = &daug_gen_;
-  }
+  const Array* dfake =
+      &unaugmented(d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false), aug_.gen, daug_gen_);
   if (uses_mode_seeking()) {
     be_.to_plain(g_.forward(kGenMs, z_ms, h, /*training=*/true), fake_ms_);
     const float dz = be_.mean_abs_diff(z_, z_ms, 0.0f, nullptr);
-    const bool pooled = opt_.ms_pool > 1;
+    const bool pooled = opt_.ms_pool > 1 || opt_.ms_edges;
     if (pooled) pool_images();
     const Array& a = pooled ? pooled_ : fake_;
     const Array& b = pooled ? pooled_ms_ : fake_ms_;
@@ -199,12 +209,8 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   }
   g_.backward(0, *dfake);
   if (uses_interp()) {
-    const Array* dfake_int = &d_.backward(kInterpPass, dlogits_[kSi], /*need_dimage=*/true, /*param_grads=*/false);
-    if (uses_augment()) {
-      be_.shift_cutout_backward(*dfake_int, aug_.interp, opt_.aug_cut, daug_int_);
-      dfake_int = &daug_int_;
-    }
-    g_.backward(kGenInterp, *dfake_int);
+    g_.backward(kGenInterp, unaugmented(d_.backward(kInterpPass, dlogits_[kSi], /*need_dimage=*/true, /*param_grads=*/false),
+                                        aug_.interp, daug_int_));
   }
   opt_g_.step();
   return loss_g;

@@ -20,6 +20,10 @@
 //      ms_pool P > 1 (not in MSGAN either) measures both distances' image side on the images
 //      averaged over P x P blocks (an [N,3,64/P,64/P] picture of layout and colour), so the
 //      term pays for samples whose coarse content moves with z, not for pixel noise.
+//      ms_edges measures it on the differences of horizontally adjacent block means (an
+//      [N,3,64/P,64/P-1] picture): a flat or vertically shaded background has none, so a change
+//      of its colour is free and the term pays only for layout (where the subject stands, which
+//      way it faces) that moves with z.
 //   Augmentation (DiffAugment, Zhao et al., NeurIPS 2020; not in the paper, off by default): with
 //      aug_shift or aug_cut > 0 every image D sees, real, wrong or generated, in the D step and
 //      the G step, is first translated (shift, zero fill) and has a square cut out (Backend::
@@ -56,6 +60,7 @@ struct GanStepOptions {
   float interp_beta = 0.5f;
   float ms_weight = 0.0f;  // 0: no mode-seeking term
   int ms_pool = 1;         // the term's image distance on P x P block means; 1: on pixels (MSGAN)
+  bool ms_edges = false;   // the distance on the differences of horizontally adjacent blocks (flat colour is free)
   int aug_shift = 0;       // DiffAugment: largest shift in pixels (DiffAugment's 1/8 of the side); 0: none
   int aug_cut = 0;         // DiffAugment: side of the square cut out (DiffAugment's 1/2 of the side); 0: none
 };
@@ -129,7 +134,7 @@ class GanClsStep {
   const Array& logits(int which) const { return logits_[which]; }
 
  private:
-  void pool_images();  // pooled_, pooled_ms_ = the block means of fake_, fake_ms_
+  void pool_images();  // pooled_, pooled_ms_ = the block means of fake_, fake_ms_ (ms_edges: their differences)
   Backend& be_;
   Generator& g_;
   Discriminator& d_;
@@ -143,6 +148,8 @@ class GanClsStep {
   float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();
   // D's view of an image batch: itself, or its augmented copy in `buf`.
   const Array& augmented(const Array& x, const std::vector<std::int32_t>& p, Array& buf);
+  // The gradient with respect to an augmented batch taken back to the batch itself (in `buf`).
+  const Array& unaugmented(const Array& dy, const std::vector<std::int32_t>& p, Array& buf);
   AugmentDraws aug_;
   Array aug_real_, aug_wrong_, aug_fake_, aug_gen_, aug_int_, daug_gen_, daug_int_;
 };

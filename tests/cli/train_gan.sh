@@ -149,6 +149,33 @@ for bad in 0 3 128; do
 done
 pass "--ms-pool: recorded, resume keeps it (same bytes), trains otherwise than on pixels, bad values refused"
 
+# --- --ms-image edges: the term on horizontal differences of the block means; recorded, kept by
+# --resume, trains otherwise than the block means; checkpoints from before it resume with blocks.
+train-gan -q "${TINY[@]}" -o mse.st --epochs 2 --ms-weight 2 --ms-pool 8 --ms-image edges --log mse.tsv --checkpoint-every 1
+head -c 8192 mse.st | grep -aq '"train.ms_image":"edges"' || fail "--ms-image not recorded"
+head -c 8192 msp.st | grep -aq '"train.ms_image":"blocks"' || fail "the default --ms-image not recorded as blocks"
+train-gan -q "${TINY[@]}" -o mse-half.st --epochs 1 --ms-weight 2 --ms-pool 8 --ms-image edges --log mse-half.tsv --checkpoint-every 1
+train-gan -q "${TINY[@]}" -o mse-half.st --epochs 2 --log mse-half.tsv --checkpoint-every 1 --resume
+same_model mse.st mse-half.st
+cmp -s <(cut -f4,5,11 msp.tsv) <(cut -f4,5,11 mse.tsv) && fail "--ms-image edges trained like blocks"
+"$PY" - <<'PYEOF' || fail "making a checkpoint from before --ms-image"
+import json, struct
+raw = open("msp-half.st", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+del head["__metadata__"]["train.ms_image"]
+text = json.dumps(head, separators=(",", ":")).encode()
+text += b" " * (-len(text) % 8)
+open("old-msp.st", "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+PYEOF
+train-gan -q "${TINY[@]}" -o old-msp.st --epochs 3 --log old-msp.tsv --checkpoint-every 1 --resume
+head -c 8192 old-msp.st | grep -aq '"train.ms_image":"blocks"' || fail "a checkpoint from before --ms-image did not resume with blocks"
+expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --ms-image sobel
+grep -q -- "--ms-image 'sobel': expected blocks or edges" "$TMP/err" || fail "--ms-image sobel: $(cat "$TMP/err")"
+expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --ms-pool 64 --ms-image edges
+grep -q -- "--ms-image edges needs at least two blocks in a row" "$TMP/err" || fail "--ms-pool 64 --ms-image edges: $(cat "$TMP/err")"
+pass "--ms-image edges: recorded, resume keeps it (same bytes), trains otherwise than blocks, old checkpoints resume with blocks, bad values refused"
+
 # --- --augment: DiffAugment of D's inputs; recorded, kept by --resume, trains otherwise.
 head -c 8192 full.st | grep -aq '"train.augment":"none"' || fail "the default --augment not recorded as none"
 train-gan -q "${TINY[@]}" -o aug.st --epochs 2 --augment translation,cutout --log aug.tsv --checkpoint-every 1

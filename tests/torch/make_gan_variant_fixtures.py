@@ -11,7 +11,7 @@ writes gan_variants.safetensors, then re-reads it and checks it against what was
 
 Sizes (SIZES; also in __metadata__): plain arch, batch B=6 (so the interpolated half batch has 3
 rows: batch norm over 2 rows saturates), z_dim=10, emb_dim=24, proj_dim=8, ngf=ndf=2 (small
-widths keep the file under 500 KB). float32, CPU, torch.set_num_threads(1). Every random draw
+widths keep the file under 1 MB). float32, CPU, torch.set_num_threads(1). Every random draw
 comes from one torch.Generator seeded with SEED, in this order: init_weights(G), init_weights(D),
 x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z],
 z_ms N(0,1) [B,z], then the augmentation draws of int-cls-ms-aug, each int32 [rows,4] of (dy, dx)
@@ -30,13 +30,16 @@ int-cls-ms is train-gan's default), and int-cls-ms8 (the term's image distance o
 means, train-gan --ms-pool 8), and int-cls-ms-aug (int-cls-ms with DiffAugment's translation and
 cutout of every image D sees, train-gan --augment translation,cutout: T(x, p) shifts image n by
 (dy, dx) with zero fill and zeroes the 32 x 32 square of rows [cy - 16, cy + 16) and columns
-[cx - 16, cx + 16), built here from padding, slicing and a mask; the gradient flows through it):
+[cx - 16, cx + 16), built here from padding, slicing and a mask; the gradient flows through it),
+and int-cls-ms8-edges (the term's image distance on the differences of horizontally adjacent 8 x 8
+block means, train-gan --ms-pool 8 --ms-image edges):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
     [int] h_int = 0.5*h[:B/2] + 0.5*h[B/2:], fake_int = G(z_int, h_int), s_i = D(fake_int, h_int)
     [ms] fake_ms = G(z_ms, h), r = mean|P(fake) - P(fake_ms)| / mean|z - z_ms|, P the identity,
-         or avg_pool2d(8) for int-cls-ms8
+         or avg_pool2d(8) for int-cls-ms8, or avg_pool2d(8) then p[..., 1:] - p[..., :-1] for
+         int-cls-ms8-edges
     loss_g = bce(s_g,1) + interp_weight*bce(s_i,1) + ms_weight / (r + 1e-5)
   With augmentation every D input above is T(input, in/aug_<pass>): real, wrong, fake (the D
   step), gen (s_g's pass), int (s_i's pass); the mode-seeking distance is on the images themselves.
@@ -60,11 +63,12 @@ import t2i_nets  # noqa: E402
 
 SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
-# variant: (cls_weight, interp_weight, ms_weight, ms_pool, augment)
+# variant: (cls_weight, interp_weight, ms_weight, ms_pool, augment); "-edges": the mode-seeking
+# distance on the differences of horizontally adjacent block means (train-gan --ms-image edges)
 VARIANTS = {"gan": (0.0, 0.0, 0.0, 1, False), "cls": (0.5, 0.0, 0.0, 1, False), "int": (0.0, 1.0, 0.0, 1, False),
             "int-cls": (0.5, 1.0, 0.0, 1, False), "cls-ms": (0.5, 0.0, 1.0, 1, False),
             "int-cls-ms": (0.5, 1.0, 1.0, 1, False), "int-cls-ms8": (0.5, 1.0, 1.0, 8, False),
-            "int-cls-ms-aug": (0.5, 1.0, 1.0, 1, True)}
+            "int-cls-ms-aug": (0.5, 1.0, 1.0, 1, True), "int-cls-ms8-edges": (0.5, 1.0, 1.0, 8, False)}
 AUG_SHIFT, AUG_CUT = 8, 32
 MS_EPS = 1e-5
 BETA = 0.5
@@ -177,6 +181,8 @@ def record():
             a, b = fake, fake_ms
             if ms_pool > 1:
                 a, b = F.avg_pool2d(a, ms_pool), F.avg_pool2d(b, ms_pool)
+            if v.endswith("-edges"):
+                a, b = a[..., 1:] - a[..., :-1], b[..., 1:] - b[..., :-1]
             ratio = torch.mean(torch.abs(a - b)) / torch.mean(torch.abs(z - z_ms))
             loss_g = loss_g + ms_w / (ratio + MS_EPS)
             out["ms_ratio"] = ratio.reshape(1)
@@ -195,7 +201,8 @@ def record():
 
     meta = {"arch": "plain", **{k: str(x) for k, x in s.items()}, "seed": str(SEED), "beta": str(BETA),
             "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g%s%s" %
-                                 (v, c, i, m, ",ms_pool=%d" % p if p > 1 else "",
+                                 (v, c, i, m, (",ms_pool=%d" % p if p > 1 else "") +
+                                  (",ms_image=edges" if v.endswith("-edges") else ""),
                                   ",augment=translation+cutout" if a else "")
                                  for v, (c, i, m, p, a) in VARIANTS.items()),
             "torch_version": torch.__version__, "regenerate": REGENERATE}

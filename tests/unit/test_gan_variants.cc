@@ -1,7 +1,9 @@
 // The four training variants of common/nn/gan_step (GAN, GAN-CLS, GAN-INT, GAN-INT-CLS), and GAN-CLS
 // and GAN-INT-CLS with the mode-seeking term ("cls-ms", "int-cls-ms"; "int-cls-ms8": its image
 // distance on 8 x 8 block means, train-gan --ms-pool 8; "int-cls-ms-aug": with DiffAugment's
-// translation and cutout of every D input, train-gan --augment translation,cutout), against an
+// translation and cutout of every D input, train-gan --augment translation,cutout; "int-cls-ms8-edges":
+// the distance on the differences of horizontally adjacent 8 x 8 block means, train-gan --ms-image
+// edges), against an
 // independent PyTorch implementation
 // (tests/torch/make_gan_variant_fixtures.py): the same
 // initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
@@ -66,9 +68,13 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   const Checkpoint& fx = fixture();
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
   // "<variant>-ms" or "<variant>-ms<P>": the mode-seeking term, its distance on P x P block means;
-  // a trailing "-aug": DiffAugment with the fixture's draws.
-  const bool aug = c.variant.size() > 4 && c.variant.compare(c.variant.size() - 4, 4, "-aug") == 0;
-  const std::string base = aug ? c.variant.substr(0, c.variant.size() - 4) : c.variant;
+  // a trailing "-aug": DiffAugment with the fixture's draws; "-edges": the distance on horizontal
+  // differences of the block means.
+  auto ends_with = [&](const std::string& tail) {
+    return c.variant.size() > tail.size() && c.variant.compare(c.variant.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  const bool aug = ends_with("-aug"), edges = ends_with("-edges");
+  const std::string base = c.variant.substr(0, c.variant.size() - (aug ? 4 : edges ? 6 : 0));
   const std::size_t ms_at = base.find("-ms");
   const bool ms = ms_at != std::string::npos;
   const GanVariant variant = variant_from_name(base.substr(0, ms_at));
@@ -76,6 +82,7 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   if (ms) opt.ms_weight = 1.0f;
   if (ms && ms_at + 3 < base.size()) opt.ms_pool = std::stoi(base.substr(ms_at + 3));
   if (aug) opt.aug_shift = 8, opt.aug_cut = 32;
+  opt.ms_edges = edges;
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
@@ -179,7 +186,9 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
                                            Case{"int-cls", "cuda"}, Case{"cls-ms", "cuda"}, Case{"int-cls-ms", "cuda"},
                                            Case{"int-cls-ms8", "ref"}, Case{"int-cls-ms8", "cpu"},
                                            Case{"int-cls-ms8", "cuda"}, Case{"int-cls-ms-aug", "ref"},
-                                           Case{"int-cls-ms-aug", "cpu"}, Case{"int-cls-ms-aug", "cuda"}),
+                                           Case{"int-cls-ms-aug", "cpu"}, Case{"int-cls-ms-aug", "cuda"},
+                                           Case{"int-cls-ms8-edges", "ref"}, Case{"int-cls-ms8-edges", "cpu"},
+                                           Case{"int-cls-ms8-edges", "cuda"}),
                          case_name);
 
 TEST(GanVariants, NamesAndOptions) {
@@ -226,6 +235,11 @@ TEST(GanVariants, InterpolationNeedsItsInputs) {
   GanStep ms_step(*be, g, d, ms_opt);
   ms_step.run_d(x, h, x, h, z);
   EXPECT_THROW(ms_step.run_g(h), std::invalid_argument);  // no second noise
+  GanStepOptions edges_opt = ms_opt;
+  edges_opt.ms_pool = 64, edges_opt.ms_edges = true;  // one block in a row: no neighbours to compare
+  GanStep edges_step(*be, g, d, edges_opt);
+  edges_step.run_d(x, h, x, h, z);
+  EXPECT_THROW(edges_step.run_g(h, {}, {}, upload(*be, fx.get("in/z_ms"))), std::invalid_argument);
 
   GanStepOptions aug_opt = variant_options(GanVariant::kCls);
   aug_opt.aug_shift = 8, aug_opt.aug_cut = 32;
