@@ -3,11 +3,9 @@
 // distance on 8 x 8 block means, train-gan --ms-pool 8; "int-cls-ms-aug": with DiffAugment's
 // translation and cutout of every D input, train-gan --augment translation,cutout; "int-cls-ms8-edges":
 // the distance on the differences of horizontally adjacent 8 x 8 block means, train-gan --ms-image
-// edges), against an
-// independent PyTorch implementation
-// (tests/torch/make_gan_variant_fixtures.py): the same
-// initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
-// every parameter and batch-norm statistic after the step must agree, on ref and cpu.
+// edges), against an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py):
+// the same initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
+// every parameter and batch-norm statistic after the step must agree, on ref, cpu and cuda.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
