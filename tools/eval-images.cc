@@ -187,12 +187,14 @@ int main(int argc, char** argv) {
   });
   std::string captions_path, text_path, judge_path, real_path, unseen_path;
   int batch = 64;
+  bool by_attribute = false;
   cli.options().add_options()
       ("captions", po::value(&captions_path), "captions, 'caption-key<TAB>caption' lines: the sentences the samples were made from (and those of the --real images)")
       ("text-model", po::value(&text_path), "text model from train-text: R-precision")
       ("judge", po::value(&judge_path), "judge from train-judge: attribute accuracy, judge-IS (and judge-FD with --real)")
       ("real", po::value(&real_path), "real images (pack-images stream) the judge never saw: scored beside the samples as the ceiling (columns real, real_seen, real_unseen) and the reference of judge-FD")
       ("unseen", po::value(&unseen_path), "the unseen (zero-shot) classes, one a line (e.g. testclasses.txt): report seen and unseen apart")
+      ("by-attribute", po::bool_switch(&by_attribute), "with --judge, also attribute accuracy per attribute group (rows attr:crown_color, attr:bill_shape, ...): which parts of the captions the images miss")
       ("batch", po::value(&batch)->default_value(batch), "images or captions through a network at a time");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
@@ -201,6 +203,7 @@ int main(int argc, char** argv) {
     const std::string samples_name = samples_path == "-" ? "stdin" : samples_path;
     if (captions_path.empty()) fail<UsageError>("--captions is required");
     if (batch < 2 || batch > 4096) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
+    if (by_attribute && judge_path.empty()) fail<UsageError>("--by-attribute needs --judge (the attribute classifier)");
     const auto& compute = cli.compute();
     const auto B = static_cast<std::size_t>(batch);
 
@@ -462,7 +465,8 @@ int main(int argc, char** argv) {
       std::map<std::string, int> class_index;
       for (std::size_t k = 0; k < judge_cfg->classes.size(); ++k) class_index[judge_cfg->classes[k]] = static_cast<int>(k);
       // The judge's argmax on image i against the attributes key's captions mention.
-      auto attribute_hits = [&](const Scored& set, std::size_t i, std::size_t key, Split3& acc) {
+      // by_group: per judge head, the same hits (--by-attribute); null for the chance level.
+      auto attribute_hits = [&](const Scored& set, std::size_t i, std::size_t key, Split3& acc, std::vector<Split3>* by_group) {
         const float* z = set.logits.data() + i * L;
         for (int id : mentioned(key)) {
           const std::string& name = names[static_cast<std::size_t>(id - 1)];
@@ -474,7 +478,9 @@ int main(int argc, char** argv) {
           const nn::JudgeHead& h = heads[w->second.first];
           const float* zh = z + h.offset;
           const int best = static_cast<int>(std::max_element(zh, zh + h.size()) - zh);
-          acc.add(set.im.samples[i].unseen, best == w->second.second ? 1.0 : 0.0);
+          const double hit = best == w->second.second ? 1.0 : 0.0;
+          acc.add(set.im.samples[i].unseen, hit);
+          if (by_group) (*by_group)[w->second.first].add(set.im.samples[i].unseen, hit);
         }
       };
       const std::size_t K = judge_cfg->classes.size();
@@ -491,14 +497,15 @@ int main(int argc, char** argv) {
       };
       auto judge_set = [&](const Scored& set, bool real, std::uint64_t stream) {
         Split3 attr, chance, cls;
+        std::vector<Split3> by_group(heads.size());
         for (std::size_t i : captioned(set)) {
           const Sample& s = set.im.samples[i];
           const std::size_t own = key_index.at(s.caption_key);
-          attribute_hits(set, i, own, attr);
+          attribute_hits(set, i, own, attr, &by_group);
           // The chance level: the same outputs against the captions of a key of another class.
           if (const auto& pool = other_keys(key_class[own]); !pool.empty())
             attribute_hits(set, i, stats::draw_without_replacement(pool, 1, mix(mix(compute.seed, stream ^ kChanceStream), i))[0],
-                           chance);
+                           chance, nullptr);
         }
         for (std::size_t i = 0; i < set.im.samples.size(); ++i)
           if (auto c = class_index.find(set.im.samples[i].cls); c != class_index.end()) {
@@ -512,6 +519,12 @@ int main(int argc, char** argv) {
         rp.integer = true;
         for (int k = 0; k < 3; ++k) (real ? rp.real : rp.value)[k] = double(attr.n[k]);
         put("judge_class_accuracy", real, cls);
+        if (by_attribute)
+          for (std::size_t h = 1; h < heads.size(); ++h) {
+            std::string group = heads[h].name;
+            if (group.rfind("has_", 0) == 0) group.erase(0, 4);
+            put("attr:" + group, real, by_group[h]);
+          }
         Row& ri = row("judge_is");
         for (int k = 0; k < 3; ++k) {
           const auto idx = subset(set.im.samples, k);

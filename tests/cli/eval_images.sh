@@ -68,6 +68,27 @@ grep -q '^# judge_fd: skipped (no --real)' shuf.txt || fail "no skip note: $(cat
 if grep -q '\.seen\|\.real' shuf.txt; then fail "seen/unseen or real columns without --unseen or --real"; fi
 pass "shuffled captions: attribute accuracy $shuf_attr (real $real_attr, chance line $chance_attr)"
 
+# --- --by-attribute: the same hits per attribute group. Each group's accuracy lies in [0, 1], the
+# overall figure lies between the groups' (it is their pair-weighted mean), the real images beat
+# the shuffled captions group by group on the big parts, and the rows come only when asked for.
+if grep -q '^attr:' real.txt shuf.txt; then fail "attr: rows without --by-attribute"; fi
+eval-images --captions te.tsv --judge judge.st --real te.t2i --by-attribute --threads 1 -q te.t2i > by.txt
+eval-images --captions shuf.tsv --judge judge.st --by-attribute --threads 1 -q te.t2i > by-shuf.txt
+[ "$(grep -c '^attr:[a-z_]*\.all' by.txt)" = 16 ] || fail "expected 16 attribute groups: $(cat by.txt)"
+[ "$(value by.txt attribute_accuracy.all)" = "$real_attr" ] || fail "--by-attribute changed the overall figure"
+awk -F'\t' -v all="$real_attr" '$1 ~ /^attr:.*\.all$/ {n++; if ($2 < 0 || $2 > 1) bad = 1; if (n == 1 || $2 < lo) lo = $2; if (n == 1 || $2 > hi) hi = $2}
+  END {exit !(n == 16 && !bad && lo <= all && all <= hi && lo < hi)}' by.txt || fail "groups do not bracket the overall $real_attr: $(grep '^attr:' by.txt)"
+for g in wing_color head_color tail_color; do
+  check 'r > s + 0.2' "attr:$g: real images not above shuffled captions" r="$(value by.txt "attr:$g.all")" s="$(value by-shuf.txt "attr:$g.all")"
+  [ "$(value by.txt "attr:$g.real")" = "$(value by.txt "attr:$g.all")" ] || fail "attr:$g: real column differs for the same images"
+done
+# Every group: the real captions above the shuffled ones (a group scored on another group's head would not be).
+join -t $'\t' <(grep '^attr:.*\.all' by.txt | sort) <(grep '^attr:.*\.all' by-shuf.txt | sort) |
+  awk -F'\t' '$2 <= $3 {print; bad = 1} END {exit bad}' || fail "a group where shuffled captions score as well as the real ones"
+expect_exit 1 eval-images --captions te.tsv --by-attribute te.t2i
+grep -q -- "--by-attribute needs --judge" "$TMP/err" || fail "--by-attribute without --judge: $(cat "$TMP/err")"
+pass "--by-attribute: 16 groups, wing colour $(value by.txt attr:wing_color.all) (shuffled $(value by-shuf.txt attr:wing_color.all))"
+
 # Deterministic: the same seed gives the same table.
 eval-images --captions shuf.tsv --judge judge.st --text-model text.st --threads 1 -q te.t2i > shuf2.txt
 same_file shuf.txt shuf2.txt
