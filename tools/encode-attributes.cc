@@ -4,9 +4,6 @@
 // place of the caption embeddings it trains the attribute-conditioned generator: the same network
 // told exactly what the bird looks like, the upper bound of what text conditioning can give at a
 // budget (eval-images scores both against the same captions).
-#include <fmt/format.h>
-
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -53,9 +50,9 @@ int main(int argc, char** argv) {
       const std::vector<std::uint8_t>& present = table.present[index];
       auto v = t.span<float>();
       bool any = false;
-      for (std::int64_t a = 0; a < A; ++a) {
-        v[static_cast<std::size_t>(a)] = present[static_cast<std::size_t>(a)] ? 1.0f : 0.0f;
-        any = any || present[static_cast<std::size_t>(a)];
+      for (std::size_t a = 0; a < v.size(); ++a) {
+        v[a] = present[a] ? 1.0f : 0.0f;
+        any = any || present[a];
       }
       if (!any) ++unlabelled;
       const std::string& key = ds.images[index].key;
