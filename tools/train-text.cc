@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       .see_also = "eval-text(1), encode-text(1), pack-images(1), list-captions(1)",
   });
   std::string images_path, captions_path, out_path, cell_text = "gru", optimizer = "adam";
-  int epochs = 300, batch = 0, checkpoint_every = 10;
+  int epochs = 300, batch = 0, checkpoint_every = 10, mean_captions = 1;
   double lr = 2e-4, lr_decay = 0.98, beta1 = 0.5, norm = 4;
   long c1 = 384, c2 = 512, c3 = 256, emb_dim = 1024, image_ndf = 64;
   bool resume = false;
@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
       ("output,o", po::value(&out_path), "the text model checkpoint to write (safetensors)")
       ("epochs", po::value(&epochs)->default_value(epochs), "epochs to train in all (an epoch: images / batch minibatches)")
       ("batch", po::value(&batch)->default_value(batch), "classes (pairs) per minibatch; 0: min(40, classes)")
+      ("mean-captions", po::value(&mean_captions)->default_value(mean_captions),
+       "K: a pair's text side is the mean embedding of K captions of its class (the row image's and K - 1 "
+       "drawn from the class), as the zero-shot score uses class means; 1: one caption, as the paper")
       ("optimizer", po::value(&optimizer)->default_value(optimizer), "adam or rmsprop (the CVPR code's; see NOTES)")
       ("lr", po::value(&lr)->default_value(lr), "learning rate (the CVPR code: rmsprop with 0.0007)")
       ("beta1", po::value(&beta1)->default_value(beta1), "Adam's beta1")
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
       fail<UsageError>("--images, --captions and -o are required");
     if (epochs < 1) fail<UsageError>("--epochs {}: expected at least 1", epochs);
     if (batch != 0 && (batch < 2 || batch > 4096)) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
+    if (mean_captions < 1 || mean_captions > 64) fail<UsageError>("--mean-captions {}: expected 1 to 64", mean_captions);
     if (!(lr > 0) || !(lr_decay > 0) || lr_decay > 1) fail<UsageError>("--lr must be > 0 and --lr-decay in (0, 1]");
     if (optimizer != "adam" && optimizer != "rmsprop") fail<UsageError>("--optimizer {}: expected adam or rmsprop", optimizer);
     if (!(beta1 >= 0 && beta1 < 1)) fail<UsageError>("--beta1 {}: expected a number in [0, 1)", beta1);
@@ -163,6 +167,8 @@ int main(int argc, char** argv) {
       batch = std::stoi(ck->meta("train.batch"));
       optimizer = ck->meta("train.optimizer");
       beta1 = std::stod(ck->meta("train.beta1"));
+      // Checkpoints from before --mean-captions trained with one caption a pair.
+      mean_captions = ck->metadata.count("train.mean_captions") ? std::stoi(ck->meta("train.mean_captions")) : 1;
       const std::string& l = ck->meta("train.losses");
       for (std::size_t p = 0; p < l.size();) {
         auto q = l.find(',', p);
@@ -203,12 +209,17 @@ int main(int argc, char** argv) {
       text.params().init(compute.seed);
       image.params().init(compute.seed + 1);
     }
-    log::info("{} images, {} captions, {} classes; batch {}, {} minibatches an epoch, epochs {} to {}, backend {}",
-              data.images, data.captions, nclasses, batch, steps, start_epoch + 1, epochs, be->name());
+    log::info("{} images, {} captions, {} classes; batch {}{}, {} minibatches an epoch, epochs {} to {}, backend {}",
+              data.images, data.captions, nclasses, batch,
+              mean_captions > 1 ? fmt::format(" (a mean of {} captions a pair)", mean_captions) : "", steps,
+              start_epoch + 1, epochs, be->name());
 
     TrainRng rng{rng_state};
-    const int B = batch;
-    Tensor x(DType::kFloat32, {B, 3, 64, 64}), c(DType::kFloat32, {B, text::kAlphabetSize, text::kMaxLength});
+    const int B = batch, K = mean_captions;
+    Tensor x(DType::kFloat32, {B, 3, 64, 64}), c(DType::kFloat32, {B * K, text::kAlphabetSize, text::kMaxLength});
+    auto put_caption = [&](const std::string& caption, int row) {
+      text::one_hot(text::encode(caption), c.span<float>().data() + std::size_t(row) * text::kAlphabetSize * text::kMaxLength);
+    };
     std::vector<int> order(static_cast<std::size_t>(nclasses));
     const std::string commands = append_command(previous_commands, cli.command_line());
     int saved_epoch = start_epoch;
@@ -222,6 +233,7 @@ int main(int argc, char** argv) {
           {"train.batch", std::to_string(batch)},
           {"train.optimizer", optimizer},
           {"train.beta1", fmt::format("{:.17g}", beta1)},
+          {"train.mean_captions", std::to_string(mean_captions)},
           {"train.losses", format_losses(losses)},
       };
       nn::save_text_model(out_path, cfg, text, image, &step.opt_text(), &step.opt_image(), meta);
@@ -247,8 +259,11 @@ int main(int argc, char** argv) {
           const std::int64_t oy = static_cast<std::int64_t>(rng.below(static_cast<std::size_t>(room)));
           const bool flip = (rng.next() >> 63) != 0;
           crop_to_floats(t, 64, ox, oy, flip, x.span<float>().data() + std::size_t(b) * 3 * 64 * 64);
-          text::one_hot(text::encode(caption),
-                        c.span<float>().data() + std::size_t(b) * text::kAlphabetSize * text::kMaxLength);
+          put_caption(caption, b * K);
+          for (int j = 1; j < K; ++j) {
+            const ImageEntry& other = cls[rng.below(cls.size())];
+            put_caption(other.captions[rng.below(other.captions.size())], b * K + j);
+          }
         }
         const float loss = step.run(nn::upload(*be, x), nn::upload(*be, c));
         if (!std::isfinite(loss)) {

@@ -200,15 +200,28 @@ TextEmbeddingStep::TextEmbeddingStep(Backend& be, ImageEncoder& image, TextEncod
 }
 
 float TextEmbeddingStep::run(const Array& images, const Array& captions) {
-  if (images.dim(0) != captions.dim(0))
-    fail<RuntimeError>("text embedding step given {} images and {} captions", images.dim(0), captions.dim(0));
+  const i64 b = images.dim(0), n = captions.dim(0);
+  if (b < 1 || n < b || n % b != 0)
+    fail<RuntimeError>("text embedding step given {} images and {} captions; expected K captions an image", b, n);
+  const i64 k = n / b;
   image_.params().zero_grads();
   text_.params().zero_grads();
   be_.to_plain(image_.forward(0, images, /*training=*/true), v_);
-  be_.to_plain(text_.forward(0, captions), t_);
+  if (k == 1) {
+    be_.to_plain(text_.forward(0, captions), t_);
+  } else {
+    be_.to_plain(text_.forward(0, captions), t_all_);
+    const i64 e = t_all_.dim(1);
+    be_.mean_time(be_.reshape(t_all_, {b, k, e}), t_);
+  }
   const float loss = be_.dssje_loss(v_, t_, &dv_, &dt_);
   image_.backward(0, dv_);
-  text_.backward(0, dt_);
+  if (k == 1) {
+    text_.backward(0, dt_);
+  } else {
+    be_.mean_time_backward(dt_, k, dt_all_);
+    text_.backward(0, be_.reshape(dt_all_, {n, t_.dim(1)}));
+  }
   opt_image_->step();
   opt_text_->step();
   return loss;

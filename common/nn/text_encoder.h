@@ -126,11 +126,14 @@ class ImageEncoder {
 class TextEmbeddingStep {
  public:
   TextEmbeddingStep(Backend& be, ImageEncoder& image, TextEncoder& text, const OptimizerConfig& opt = {});
-  // images [B, 3, 64, 64], captions one-hot [B, alphabet, length]; returns the loss.
+  // images [B, 3, 64, 64], captions one-hot [B K, alphabet, length]; returns the loss. With
+  // K > 1 (captions a multiple of the images), a row's text feature is the mean of its K
+  // consecutive captions' embeddings (rows b K .. b K + K - 1): the class-mean compatibility of
+  // the paper's zero-shot score, trained directly; K = 1 is the paper's one caption per pair.
   float run(const Array& images, const Array& captions);
   Optimizer& opt_image() { return *opt_image_; }
   Optimizer& opt_text() { return *opt_text_; }
-  // The last run's features, plain [B, emb_dim].
+  // The last run's features, plain [B, emb_dim] (the text side: the K-caption means).
   const Array& image_features() const { return v_; }
   const Array& text_features() const { return t_; }
 
@@ -139,7 +142,7 @@ class TextEmbeddingStep {
   ImageEncoder& image_;
   TextEncoder& text_;
   std::unique_ptr<Optimizer> opt_image_, opt_text_;
-  Array v_, t_, dv_, dt_;
+  Array v_, t_, dv_, dt_, t_all_, dt_all_;  // t_all_, dt_all_: the B K caption rows when K > 1
 };
 
 }  // namespace t2i::nn

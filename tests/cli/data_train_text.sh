@@ -41,6 +41,21 @@ train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epoc
 same_model straight.st resumed.st
 pass "train-text --resume is bit-identical to an uninterrupted run"
 
+# --- --mean-captions K: a pair's text side is the mean of K captions of its class. 1 is the
+# default run bit for bit; K is kept in the checkpoint, and --resume continues with it.
+train-text --images all.t2i --captions tr.tsv -o k1.st "${SMALL[@]}" --epochs 4 --mean-captions 1 -q
+same_model straight.st k1.st
+train-text --images all.t2i --captions tr.tsv -o k3.st "${SMALL[@]}" --epochs 4 --mean-captions 3 2> k3.log \
+  || fail "train-text --mean-captions 3: $(cat k3.log)"
+grep -q "batch 16 (a mean of 3 captions a pair)" k3.log || fail "--mean-captions summary: $(head -1 k3.log)"
+tensor-info k3.st > k3.txt
+grep -qP '^# metadata\ttrain.mean_captions\t3$' k3.txt || fail "k3.st lacks train.mean_captions 3"
+train-text --images all.t2i --captions tr.tsv -o k3r.st "${SMALL[@]}" --epochs 2 --mean-captions 3 -q
+train-text --images all.t2i --captions tr.tsv -o k3r.st "${SMALL[@]}" --epochs 4 --resume -q
+same_model k3.st k3r.st
+expect_exit 1 train-text --images all.t2i --captions tr.tsv -o x.st --mean-captions 0
+pass "train-text --mean-captions: 1 is the default, 3 is recorded and resumes bit for bit"
+
 # --- The CVPR code's recipe (RMSprop, raw embeddings) trains and resumes too.
 CVPR=(--optimizer rmsprop --lr 0.005 --norm 0)
 train-text --images all.t2i --captions tr.tsv -o r4.st "${SMALL[@]}" "${CVPR[@]}" --epochs 4 -q

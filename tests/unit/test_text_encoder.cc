@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 
 #include "checkpoint.h"
 #include "error.h"
@@ -229,6 +230,82 @@ TEST(TextEmbedding, TrainingLowersLossOnSyntheticClasses) {
     ASSERT_TRUE(std::isfinite(last)) << "step " << it;
   }
   EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
+}
+
+// --mean-captions K: a pair's text feature is the mean of K caption embeddings. The loss is the
+// DS-SJE loss of the image features against those means, and K copies of each caption give the
+// one-caption step's features, loss and gradients exactly (the mean's backward spreads dt / K).
+TEST_P(TextEmbeddingFixture, MeanOfKCaptionsPerPair) {
+  const std::string backend = GetParam();
+  T2I_SKIP_UNLESS_BACKEND(backend);
+  const char* captions[3][2] = {{"a red bird with a short beak", "this bird is red all over"},
+                                {"a small blue bird", "blue wings and a white belly"},
+                                {"yellow crown, black wings", "a bird with a yellow head"}};
+  const i64 B = 3, K = 2, row = text::kAlphabetSize * text::kMaxLength;
+  auto be = make_backend(backend);
+  TextEncoderConfig tc;
+  tc.c1 = tc.c2 = tc.c3 = 16, tc.emb_dim = 12, tc.norm = 4;
+  struct Model {
+    explicit Model(const TextEncoderConfig& c) : text(c), image({4, 12, 4}) {}
+    TextEncoder text;
+    ImageEncoder image;
+  };
+  auto make = [&] {
+    auto m = std::make_unique<Model>(tc);
+    m->text.bind(*be);
+    m->image.bind(*be);
+    m->text.params().init(21);
+    m->image.params().init(22);
+    return m;
+  };
+  Tensor img(DType::kFloat32, {B, 3, 64, 64});
+  Rng rng(9);
+  for (float& v : img.span<float>()) v = rng.normal(0.0f, 0.5f);
+  Tensor two(DType::kFloat32, {B * K, text::kAlphabetSize, text::kMaxLength});
+  Tensor one(DType::kFloat32, {B, text::kAlphabetSize, text::kMaxLength});
+  Tensor dup(DType::kFloat32, {B * K, text::kAlphabetSize, text::kMaxLength});
+  for (i64 b = 0; b < B; ++b) {
+    text::one_hot(text::encode(captions[b][0]), one.span<float>().data() + b * row);
+    for (i64 j = 0; j < K; ++j) {
+      text::one_hot(text::encode(captions[b][j]), two.span<float>().data() + (b * K + j) * row);
+      text::one_hot(text::encode(captions[b][0]), dup.span<float>().data() + (b * K + j) * row);
+    }
+  }
+  const Array x = upload(*be, img);
+
+  // The mean features and the loss, from the encoders' own forward passes.
+  auto probe = make();
+  std::vector<float> all = to_vector(*be, probe->text.forward(0, upload(*be, two)));
+  Tensor mean(DType::kFloat32, {B, tc.emb_dim});
+  for (i64 b = 0; b < B; ++b)
+    for (i64 e = 0; e < tc.emb_dim; ++e)
+      mean.span<float>()[std::size_t(b * tc.emb_dim + e)] =
+          0.5f * (all[std::size_t((b * K) * tc.emb_dim + e)] + all[std::size_t((b * K + 1) * tc.emb_dim + e)]);
+  Array v;
+  be->to_plain(probe->image.forward(0, x, /*training=*/true), v);
+  const float want = be->dssje_loss(v, upload(*be, mean), nullptr, nullptr);
+
+  auto m2 = make();
+  TextEmbeddingStep step2(*be, m2->image, m2->text);
+  const float loss2 = step2.run(x, upload(*be, two));
+  EXPECT_NEAR(loss2, want, 1e-4);
+  EXPECT_LT(nerr(to_vector(*be, step2.text_features()), mean), 1e-4);
+  EXPECT_GT(loss2, 0.0f);
+
+  auto m1 = make(), md = make();
+  TextEmbeddingStep step1(*be, m1->image, m1->text), stepd(*be, md->image, md->text);
+  const float loss1 = step1.run(x, upload(*be, one)), lossd = stepd.run(x, upload(*be, dup));
+  EXPECT_NEAR(lossd, loss1, 1e-5);
+  for (const auto& e : m1->text.params().entries()) {
+    const std::vector<float> g1 = to_vector(*be, m1->text.params().grad(e.name));
+    const std::vector<float> gd = to_vector(*be, md->text.params().grad(e.name));
+    double num = 0, den = 0;
+    for (std::size_t i = 0; i < g1.size(); ++i) num += (gd[i] - g1[i]) * (gd[i] - g1[i]), den += g1[i] * g1[i];
+    EXPECT_GT(den, 0.0) << e.name;
+    EXPECT_LT(std::sqrt(num / den), 1e-4) << e.name;
+  }
+  EXPECT_THROW(step1.run(x, upload(*be, Tensor(DType::kFloat32, {B + 1, text::kAlphabetSize, text::kMaxLength}))),
+               RuntimeError);
 }
 
 // A text-model checkpoint holds both encoders (and their RMSprop states) under PyTorch-style
