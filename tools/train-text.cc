@@ -22,6 +22,7 @@
 #include "nn/text_encoder.h"
 #include "progress.h"
 #include "rng.h"
+#include "stop_signal.h"
 #include "stream.h"
 #include "text/charset.h"
 
@@ -151,6 +152,9 @@ int main(int argc, char** argv) {
     nn::TextModelConfig cfg;
     std::uint64_t rng_state = compute.seed * 0x2545F4914F6CDD1Dull + 0x632BE59BD9B4E5ull;
     int start_epoch = 0;
+    std::size_t start_step = 0;  // minibatches done of epoch start_epoch + 1 (a run stopped mid-epoch)
+    double start_sum = 0;        // and the sum of their losses
+    std::string ck_steps;
     std::vector<double> losses;
     std::optional<Checkpoint> ck;
     std::string previous_commands;  // the resumed checkpoint's train.commands
@@ -162,6 +166,12 @@ int main(int argc, char** argv) {
       cfg = nn::TextModelConfig::from_checkpoint(*ck);
       start_epoch = std::stoi(ck->meta("train.epoch"));
       rng_state = std::stoull(ck->meta("train.rng_state"));
+      // Checkpoints from before a stop could save mid-epoch are at an epoch's end.
+      if (ck->metadata.count("train.minibatch")) {
+        start_step = std::stoull(ck->meta("train.minibatch"));
+        start_sum = std::stod(ck->meta("train.epoch_loss_sum"));
+        ck_steps = ck->meta("train.minibatches_per_epoch");
+      }
       lr = std::stod(ck->meta("train.lr"));
       lr_decay = std::stod(ck->meta("train.lr_decay"));
       batch = std::stoi(ck->meta("train.batch"));
@@ -175,6 +185,9 @@ int main(int argc, char** argv) {
         losses.push_back(std::stod(l.substr(p, q - p)));
         p = q == std::string::npos ? l.size() : q + 1;
       }
+      if (start_step > 0 && start_epoch >= epochs)
+        fail<UsageError>("--epochs {}: {} was stopped in epoch {}; resume with --epochs {} or more", epochs, out_path,
+                         start_epoch + 1, start_epoch + 1);
       if (start_epoch >= epochs) {
         log::info("{} has {} epochs already; nothing to do", out_path, start_epoch);
         return 0;
@@ -195,6 +208,14 @@ int main(int argc, char** argv) {
     if (batch > nclasses)
       fail<InputError>("--batch {}: only {} classes with captions; each minibatch takes distinct classes", batch, nclasses);
     const std::size_t steps = std::max<std::size_t>(1, data.images / static_cast<std::size_t>(batch));
+    if (start_step > 0 && ck_steps != std::to_string(steps))
+      fail<InputError>("{}: stopped in the middle of an epoch of {} minibatches; the data now gives {} (resume with the "
+                       "same --images and --captions)", out_path, ck_steps, steps);
+
+    // The output must be writable; making a temporary there also installs file.h's handlers
+    // (which remove temporaries on a fatal signal) before ours replace them for SIGINT/SIGTERM.
+    { AtomicFile probe(out_path); }
+    install_stop_handlers();
 
     auto be = nn::make_backend(backend_name(compute.backend));
     nn::TextEncoder text(cfg.text);
@@ -223,10 +244,15 @@ int main(int argc, char** argv) {
     std::vector<int> order(static_cast<std::size_t>(nclasses));
     const std::string commands = append_command(previous_commands, cli.command_line());
     int saved_epoch = start_epoch;
-    auto save = [&](int epoch) {
+    // epoch: epochs completed; done, sum: minibatches done of the next one and their summed loss
+    // (a run stopped mid-epoch), so that --resume continues exactly.
+    auto save = [&](int epoch, std::size_t done = 0, double sum = 0) {
       std::map<std::string, std::string> meta = {
           {kCommandsKey, commands},
           {"train.epoch", std::to_string(epoch)},
+          {"train.minibatch", std::to_string(done)},
+          {"train.minibatches_per_epoch", std::to_string(steps)},
+          {"train.epoch_loss_sum", fmt::format("{:.17g}", sum)},
           {"train.rng_state", std::to_string(rng.state)},
           {"train.lr", fmt::format("{:.17g}", lr)},
           {"train.lr_decay", fmt::format("{:.17g}", lr_decay)},
@@ -240,13 +266,20 @@ int main(int argc, char** argv) {
       saved_epoch = epoch;
     };
 
-    Progress progress("training", static_cast<std::uint64_t>(epochs - start_epoch) * steps);
+    Progress progress("training", static_cast<std::uint64_t>(epochs - start_epoch) * steps - start_step);
     for (int epoch = start_epoch; epoch < epochs; ++epoch) {
       const double epoch_lr = lr * std::pow(lr_decay, epoch);
       step.opt_text().set_lr(epoch_lr);
       step.opt_image().set_lr(epoch_lr);
-      double sum = 0;
-      for (std::size_t s = 0; s < steps; ++s) {
+      const bool first = epoch == start_epoch;
+      double sum = first ? start_sum : 0;
+      for (std::size_t s = first ? start_step : 0; s < steps; ++s) {
+        if (stop_signal() != 0) {
+          progress.finish();
+          save(epoch, s, sum);
+          fail<RuntimeError>("stopped by {} in epoch {} after minibatch {}; saved {} (continue with --resume)",
+                             stop_signal_name(), epoch + 1, s, out_path);
+        }
         for (int i = 0; i < nclasses; ++i) order[static_cast<std::size_t>(i)] = i;
         for (int b = 0; b < B; ++b) {
           std::swap(order[static_cast<std::size_t>(b)], order[static_cast<std::size_t>(b) + rng.below(static_cast<std::size_t>(nclasses - b))]);

@@ -41,6 +41,55 @@ train-text --images all.t2i --captions tr.tsv -o resumed.st "${SMALL[@]}" --epoc
 same_model straight.st resumed.st
 pass "train-text --resume is bit-identical to an uninterrupted run"
 
+# --- SIGTERM mid-run: a checkpoint at the next minibatch (mid-epoch, with the epoch's loss so far),
+# one message, exit 3; --resume then finishes with the bytes of the uninterrupted run.
+train-text --images all.t2i --captions tr.tsv -o long.st "${SMALL[@]}" --epochs 40 -q
+rc=0
+train-text --images all.t2i --captions tr.tsv -o sig.st "${SMALL[@]}" --epochs 40 2> sig.log &
+pid=$!
+# The summary line comes after the handlers are in place.
+started=0
+for _ in $(seq 1 1200); do
+  if grep -q "minibatches an epoch" sig.log 2>/dev/null; then started=1; break; fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+sleep 0.3
+[ "$started" -eq 1 ] && kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" || rc=$?
+if [ "$rc" -eq 3 ]; then
+  tail -n 1 sig.log | grep -qP '^train-text: (error: )?stopped by SIGTERM in epoch \d+ after minibatch \d+; saved sig.st \(continue with --resume\)$' \
+    || fail "SIGTERM message: $(tail -n 2 sig.log)"
+  cp sig.st stopped.st
+  cp sig.st sig-mid.st
+  info=$(tensor-info stopped.st)
+  epoch=$(awk -F'\t' '$2 == "train.epoch" {print $3}' <<< "$info")
+  step=$(awk -F'\t' '$2 == "train.minibatch" {print $3}' <<< "$info")
+  grep -q "stopped by SIGTERM in epoch $((epoch + 1)) after minibatch $step;" sig.log || fail "the message and the checkpoint disagree"
+  train-text --images all.t2i --captions tr.tsv -o sig.st "${SMALL[@]}" --epochs 40 --resume -q
+  same_model long.st sig.st
+  pass "SIGTERM in epoch $((epoch + 1)) after minibatch $step saves a checkpoint; --resume completes with the same bytes"
+  if [ "$step" -gt 0 ]; then
+    # Mid-epoch: the rest of that epoch must run on the same data, and be asked for.
+    # two images of each class: 32 images, 2 minibatches an epoch
+    awk -F'\t' '!($1 in seen) { seen[$1] = 1; split($1, k, "/"); n[k[1]]++ } { split($1, k, "/") } n[k[1]] <= 2' tr.tsv > fewer.tsv
+    # (all.t2i has images without captions here: a warning line, then the error line)
+    rc=0; train-text -q --images all.t2i --captions fewer.tsv -o stopped.st "${SMALL[@]}" --epochs 40 --resume \
+      2> err.log || rc=$?
+    [ "$rc" -eq 2 ] || fail "resume on other data: exit $rc: $(cat err.log)"
+    tail -n 1 err.log | grep -q "stopped in the middle of an epoch of 5 minibatches; the data now gives 2 (resume" \
+      || fail "$(cat err.log)"
+    same_file stopped.st sig-mid.st  # a refused --resume leaves the checkpoint as it was
+    expect_exit 1 train-text -q --images all.t2i --captions tr.tsv -o stopped.st "${SMALL[@]}" --epochs "$epoch" --resume
+    grep -q "was stopped in epoch $((epoch + 1)); resume with --epochs $((epoch + 1)) or more" "$TMP/err" || fail "$(cat "$TMP/err")"
+    pass "a mid-epoch checkpoint refuses other data and fewer epochs"
+  fi
+elif [ "$rc" -eq 0 ]; then
+  echo "note: the run finished before SIGTERM arrived; interruption not tested"
+else
+  fail "SIGTERM: exit $rc: $(tail -n 3 sig.log)"
+fi
+
 # --- --mean-captions K: a pair's text side is the mean of K captions of its class. 1 is the
 # default run bit for bit; K is kept in the checkpoint, and --resume continues with it.
 train-text --images all.t2i --captions tr.tsv -o k1.st "${SMALL[@]}" --epochs 4 --mean-captions 1 -q
