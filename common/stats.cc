@@ -221,4 +221,91 @@ MeanSd mean_sd(const std::vector<double>& v) {
   return m;
 }
 
+double ridge_r2_cv(const std::vector<double>& x, std::size_t dx, const std::vector<double>& y, std::size_t dy,
+                   int folds, double lambda) {
+  if (dx == 0 || dy == 0 || x.size() % dx != 0 || y.size() % dy != 0 || x.size() / dx != y.size() / dy)
+    throw std::invalid_argument("ridge_r2_cv: x and y must have the same number of rows");
+  const std::size_t n = x.size() / dx;
+  if (folds < 2 || n < 2 * static_cast<std::size_t>(folds))
+    throw std::invalid_argument("ridge_r2_cv: need 2 <= folds <= rows / 2");
+  if (!(lambda > 0)) throw std::invalid_argument("ridge_r2_cv: lambda must be positive");
+  double sse = 0, sst = 0;
+  std::vector<double> mx(dx), my(dy), a(dx * dx), b(dx * dy), xc, yc;
+  for (int f = 0; f < folds; ++f) {
+    auto held = [&](std::size_t i) { return i % static_cast<std::size_t>(folds) == static_cast<std::size_t>(f); };
+    std::fill(mx.begin(), mx.end(), 0.0);
+    std::fill(my.begin(), my.end(), 0.0);
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (held(i)) continue;
+      ++m;
+      for (std::size_t j = 0; j < dx; ++j) mx[j] += x[i * dx + j];
+      for (std::size_t j = 0; j < dy; ++j) my[j] += y[i * dy + j];
+    }
+    for (double& v : mx) v /= double(m);
+    for (double& v : my) v /= double(m);
+    // A = Xc'Xc (lower triangle), B = Xc'Yc over the training rows; a row of A per thread, each
+    // summed in row order (the same bits for any thread count).
+    xc.clear();
+    yc.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (held(i)) continue;
+      for (std::size_t j = 0; j < dx; ++j) xc.push_back(x[i * dx + j] - mx[j]);
+      for (std::size_t k = 0; k < dy; ++k) yc.push_back(y[i * dy + k] - my[k]);
+    }
+#pragma omp parallel for schedule(dynamic, 8)
+    for (std::size_t j = 0; j < dx; ++j) {
+      double* row = a.data() + j * dx;
+      std::fill(row, row + dx, 0.0);
+      std::fill(b.begin() + long(j * dy), b.begin() + long((j + 1) * dy), 0.0);
+      for (std::size_t i = 0; i < m; ++i) {
+        const double* r = xc.data() + i * dx;
+        const double v = r[j];
+        if (v == 0) continue;
+        for (std::size_t k = 0; k <= j; ++k) row[k] += v * r[k];
+        for (std::size_t k = 0; k < dy; ++k) b[j * dy + k] += v * yc[i * dy + k];
+      }
+    }
+    double trace = 0;
+    for (std::size_t j = 0; j < dx; ++j) trace += a[j * dx + j];
+    const double pen = lambda * (trace > 0 ? trace / double(dx) : 1.0);
+    for (std::size_t j = 0; j < dx; ++j) a[j * dx + j] += pen;
+    // Cholesky A = L L' in place (lower triangle), then W = A^-1 B column by column.
+    for (std::size_t j = 0; j < dx; ++j) {
+      double d = a[j * dx + j];
+      for (std::size_t k = 0; k < j; ++k) d -= a[j * dx + k] * a[j * dx + k];
+      d = std::sqrt(d);
+      a[j * dx + j] = d;
+      for (std::size_t i = j + 1; i < dx; ++i) {
+        double v = a[i * dx + j];
+        for (std::size_t k = 0; k < j; ++k) v -= a[i * dx + k] * a[j * dx + k];
+        a[i * dx + j] = v / d;
+      }
+    }
+    for (std::size_t c = 0; c < dy; ++c) {
+      for (std::size_t j = 0; j < dx; ++j) {  // L u = b
+        double v = b[j * dy + c];
+        for (std::size_t k = 0; k < j; ++k) v -= a[j * dx + k] * b[k * dy + c];
+        b[j * dy + c] = v / a[j * dx + j];
+      }
+      for (std::size_t j = dx; j-- > 0;) {  // L' w = u
+        double v = b[j * dy + c];
+        for (std::size_t k = j + 1; k < dx; ++k) v -= a[k * dx + j] * b[k * dy + c];
+        b[j * dy + c] = v / a[j * dx + j];
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!held(i)) continue;
+      for (std::size_t k = 0; k < dy; ++k) {
+        double p = my[k];
+        for (std::size_t j = 0; j < dx; ++j) p += (x[i * dx + j] - mx[j]) * b[j * dy + k];
+        const double t = y[i * dy + k];
+        sse += (t - p) * (t - p);
+        sst += (t - my[k]) * (t - my[k]);
+      }
+    }
+  }
+  return sst > 0 ? 1.0 - sse / sst : 0.0;
+}
+
 }  // namespace t2i::stats

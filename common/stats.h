@@ -60,4 +60,14 @@ struct MeanSd {
 };
 MeanSd mean_sd(const std::vector<double>& v);
 
+// How much of y a linear map of x explains, cross-validated: the rows (n of x, dx wide, and of y,
+// dy wide) are dealt into `folds` folds (row i to fold i mod folds); each fold is predicted by a
+// ridge regression fitted on the others (both sides centred on the training rows' means, penalty
+// lambda * trace(X'X) / dx, solved by Cholesky). Returns 1 - (squared error over every held-out
+// row and output) / (squared deviation of the same values from the training rows' means): 1 for
+// an exact linear relation, about 0 or below for none. std::invalid_argument unless
+// 2 <= folds <= n / 2, the sizes agree and lambda > 0.
+double ridge_r2_cv(const std::vector<double>& x, std::size_t dx, const std::vector<double>& y, std::size_t dy,
+                   int folds, double lambda = 1e-2);
+
 }  // namespace t2i::stats

@@ -38,6 +38,8 @@ constexpr const char* kPoseParts[] = {"beak", "belly", "breast", "crown", "foreh
 // The widest vectors read (style z and caption embeddings are a few hundred values): a record
 // claiming more is refused before anything is sized from it.
 constexpr std::size_t kMaxDim = 65536;
+// The widest vectors whose linear R^2 is computed (a dim x dim system per fold).
+constexpr std::size_t kMaxRegressionDim = 4096;
 
 struct VectorStream {
   std::string name, path;
@@ -315,7 +317,7 @@ int main(int argc, char** argv) {
 
     // Per task: clusters, pairs, scores, folds.
     OutputFile out(out_path);
-    out.write("vectors\ttask\tau_roc\tau_roc_sd\tfolds\tpairs\timages\tclusters\n");
+    out.write("vectors\ttask\tau_roc\tau_roc_sd\tfolds\tpairs\timages\tclusters\tlinear_r2\n");
     std::string roc_tsv = "vectors\ttask\tfpr\ttpr\tthreshold\n";
     std::vector<plot::Panel> panels;
     for (std::size_t ti = 0; ti < tasks.size(); ++ti) {
@@ -358,9 +360,20 @@ int main(int argc, char** argv) {
           }
         }
         const stats::MeanSd m = stats::mean_sd(fold_auc);
-        out.write(fmt::format("{}\t{}\t{:.4f}\t{:.4f}\t{}\t{}\t{}\t{}\n", s.name, task.name, m.mean, m.sd, folds, pr.size(),
-                              tn, clusters));
-        log::info("{} {}: AU-ROC {:.4f} +- {:.4f} over {} folds", s.name, task.name, m.mean, m.sd, folds);
+        // How much of the style label (the features clustered) a linear map of the vectors
+        // explains, cross-validated over as many folds of the images (2 at least); "-" for vectors
+        // wider than kMaxRegressionDim (the normal equations would need dim^2 values).
+        std::string r2 = "-";
+        if (s.dim <= kMaxRegressionDim) {
+          std::vector<double> xs;
+          xs.reserve(tn * s.dim);
+          for (std::size_t k : task.members) xs.insert(xs.end(), s.row(probed[k]), s.row(probed[k]) + s.dim);
+          const int r2_folds = std::max(2, std::min<int>(folds, static_cast<int>(tn / 2)));
+          r2 = fmt::format("{:.4f}", stats::ridge_r2_cv(xs, s.dim, task.features, task.dim, r2_folds));
+        }
+        out.write(fmt::format("{}\t{}\t{:.4f}\t{:.4f}\t{}\t{}\t{}\t{}\t{}\n", s.name, task.name, m.mean, m.sd, folds,
+                              pr.size(), tn, clusters, r2));
+        log::info("{} {}: AU-ROC {:.4f} +- {:.4f} over {} folds; linear R^2 {}", s.name, task.name, m.mean, m.sd, folds, r2);
         const auto roc = thin(stats::roc_curve(scores, same), 0.002);
         plot::Series series;
         series.name = fmt::format("{} {:.3f}", s.name, m.mean);

@@ -37,6 +37,14 @@ save("random.t2i", [(ids[i] + "/%d" % j, rng.standard_normal((1, 8) if j else 8)
                     for i in order for j in range(2)])
 save("unknown.t2i", [(ids[order[0]], np.zeros(3, np.float32)), ("999.Nobird/Nobird_1", np.zeros(3, np.float32))])
 save("image.t2i", [(ids[order[0]], np.zeros((3, 64, 64), np.uint8))])
+# Wider than the linear R^2 is computed for (4096): the column says "-".
+save("wide5k.t2i", [(ids[i], rng.standard_normal(5000).astype(np.float32)) for i in order])
+# The pose vector plus noise of its own covariance, through a fixed rotation: every direction half
+# signal, so a linear map explains about half of it (R^2 0.5 less the fitting of noise).
+ev, E = np.linalg.eigh(np.cov(P.T))
+Q, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+Z = (P + rng.standard_normal(P.shape) @ np.diag(np.sqrt(np.maximum(ev, 0))) @ E.T) @ Q
+save("halfpose.t2i", [(ids[i], Z[k].astype(np.float32)) for k, i in enumerate(order)])
 save("mixed.t2i", [(ids[order[0]], np.zeros(3, np.float32)), (ids[order[1]], np.zeros(4, np.float32))])
 save("wide.t2i", [(ids[order[0]], np.zeros(70000, np.float32))])
 save("few.t2i", [(ids[i], rng.standard_normal(3).astype(np.float32)) for i in order[:10]])
@@ -47,9 +55,16 @@ probe-disentangle birds "${ARGS[@]}" --roc roc.tsv --plot roc.png > table.tsv 2>
 "$PY" - <<'PYEOF' || fail "AU-ROC check: $(cat table.tsv)"
 import struct
 rows = [l.rstrip("\n").split("\t") for l in open("table.tsv")]
-assert rows[0] == ["vectors", "task", "au_roc", "au_roc_sd", "folds", "pairs", "images", "clusters"], rows[0]
+assert rows[0] == ["vectors", "task", "au_roc", "au_roc_sd", "folds", "pairs", "images", "clusters", "linear_r2"], rows[0]
 auc = {(r[0], r[1]): (float(r[2]), float(r[3])) for r in rows[1:]}
-assert len(auc) == 6 and all(r[4:] == ["5", "4000", "400", "20"] for r in rows[1:]), rows
+r2 = {(r[0], r[1]): float(r[8]) for r in rows[1:]}
+assert len(auc) == 6 and all(r[4:8] == ["5", "4000", "400", "20"] for r in rows[1:]), rows
+print("linear R^2:", " ".join("%s/%s %.3f" % (k + (v,)) for k, v in r2.items()))
+# The labels themselves explain their own task (pose: all but the hidden flags), nothing of the
+# other; random vectors nothing.
+assert r2["pose", "pose"] > 0.8 and r2["bg", "background"] > 0.99, r2
+for k in [("pose", "background"), ("bg", "pose"), ("random", "pose"), ("random", "background")]:
+    assert -0.1 < r2[k] < 0.05, (k, r2[k])
 print("\n".join("%s %s %.3f +- %.3f" % (k + v) for k, v in auc.items()))
 assert auc["pose", "pose"][0] > 0.9, auc
 assert auc["bg", "background"][0] > 0.85, auc
@@ -71,7 +86,17 @@ probe-disentangle -q birds "${ARGS[@]}" --roc roc2.tsv --plot roc2.png > table2.
 same_file table.tsv table2.tsv
 same_file roc.tsv roc2.tsv
 same_file roc.png roc2.png
-pass "ground-truth vectors score near 1 on their task, random near 0.5; table, ROC TSV, PNG; same bytes again"
+pass "ground-truth vectors score near 1 on their task, random near 0.5 (AU-ROC and linear R^2); table, ROC TSV, PNG; same bytes again"
+
+# --- linear R^2 of vectors that hold half the pose linearly, and none for vectors too wide.
+probe-disentangle -q birds --vectors halfpose.t2i --vectors wide5k.t2i --tasks pose --clusters 20 --pairs 4000 > half.tsv
+"$PY" -c '
+r = {l.split("\t")[0]: l.rstrip("\n").split("\t") for l in open("half.tsv").read().splitlines()[1:]}
+print("halfpose pose R^2", r["halfpose"][8])
+assert 0.4 < float(r["halfpose"][8]) < 0.56, r
+assert r["wide5k"][8] == "-", r
+' || fail "linear R^2: $(cat half.tsv)"
+pass "linear R^2: half the pose scores about half; vectors wider than 4096 give -"
 
 # --- A task's clusters and pairs do not depend on the other tasks: --tasks background gives the
 # background rows of the default run (the seed is a hash of the task name, not its position).

@@ -245,5 +245,99 @@ TEST(Plot, DrawsPanelsWithCurvesAndLegend) {
   EXPECT_EQ(encode_png(img), encode_png(plot::draw_panels({p, p}, 300)));
 }
 
+// ridge_r2_cv against a plain recomputation: for each fold, the normal equations solved by
+// Gauss-Jordan elimination with partial pivoting on the full (not triangular) matrix.
+double ridge_r2_reference(const std::vector<double>& x, std::size_t dx, const std::vector<double>& y, std::size_t dy,
+                          int folds, double lambda) {
+  const std::size_t n = x.size() / dx;
+  double sse = 0, sst = 0;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<std::size_t> tr, te;
+    for (std::size_t i = 0; i < n; ++i) (int(i % std::size_t(folds)) == f ? te : tr).push_back(i);
+    std::vector<double> mx(dx, 0), my(dy, 0);
+    for (std::size_t i : tr) {
+      for (std::size_t j = 0; j < dx; ++j) mx[j] += x[i * dx + j] / double(tr.size());
+      for (std::size_t k = 0; k < dy; ++k) my[k] += y[i * dy + k] / double(tr.size());
+    }
+    // [A | B] with A = Xc'Xc + pen I, B = Xc'Yc
+    const std::size_t w = dx + dy;
+    std::vector<double> m(dx * w, 0);
+    for (std::size_t i : tr)
+      for (std::size_t j = 0; j < dx; ++j) {
+        for (std::size_t k = 0; k < dx; ++k) m[j * w + k] += (x[i * dx + j] - mx[j]) * (x[i * dx + k] - mx[k]);
+        for (std::size_t k = 0; k < dy; ++k) m[j * w + dx + k] += (x[i * dx + j] - mx[j]) * (y[i * dy + k] - my[k]);
+      }
+    double trace = 0;
+    for (std::size_t j = 0; j < dx; ++j) trace += m[j * w + j];
+    for (std::size_t j = 0; j < dx; ++j) m[j * w + j] += lambda * trace / double(dx);
+    for (std::size_t c = 0; c < dx; ++c) {
+      std::size_t piv = c;
+      for (std::size_t r = c + 1; r < dx; ++r)
+        if (std::fabs(m[r * w + c]) > std::fabs(m[piv * w + c])) piv = r;
+      for (std::size_t k = 0; k < w; ++k) std::swap(m[c * w + k], m[piv * w + k]);
+      const double d = m[c * w + c];
+      for (std::size_t k = 0; k < w; ++k) m[c * w + k] /= d;
+      for (std::size_t r = 0; r < dx; ++r)
+        if (r != c) {
+          const double g = m[r * w + c];
+          for (std::size_t k = 0; k < w; ++k) m[r * w + k] -= g * m[c * w + k];
+        }
+    }
+    for (std::size_t i : te)
+      for (std::size_t k = 0; k < dy; ++k) {
+        double p = my[k];
+        for (std::size_t j = 0; j < dx; ++j) p += (x[i * dx + j] - mx[j]) * m[j * w + dx + k];
+        sse += (y[i * dy + k] - p) * (y[i * dy + k] - p);
+        sst += (y[i * dy + k] - my[k]) * (y[i * dy + k] - my[k]);
+      }
+  }
+  return 1 - sse / sst;
+}
+
+TEST(Stats, RidgeR2FindsLinearMapsAndNothingInNoise) {
+  Rng rng(11);
+  const std::size_t n = 600, dx = 12, dy = 3;
+  std::vector<double> x(n * dx), exact(n * dy), half(n * dy), noise(n * dy);
+  for (double& v : x) v = rng.normal();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < dy; ++k) {
+      // An exact affine map of x; the same map plus as much independent noise (R^2 one half);
+      // noise alone (R^2 about 0, below it by the fitting of noise).
+      double v = 2.0 + double(k);
+      for (std::size_t j = 0; j < dx; ++j) v += x[i * dx + j] * (j % (k + 2) == 0 ? 0.5 : -0.1 * double(j));
+      exact[i * dy + k] = v;
+      half[i * dy + k] = v;
+      noise[i * dy + k] = rng.normal();
+    }
+  double var = 0;  // the noise that makes `half` half signal
+  for (std::size_t i = 0; i < n * dy; ++i) var += (exact[i] - 2.0 - double(i % dy)) * (exact[i] - 2.0 - double(i % dy));
+  const double sd = std::sqrt(var / double(n * dy));
+  for (double& v : half) v += sd * rng.normal();
+  EXPECT_GT(ridge_r2_cv(x, dx, exact, dy, 5, 1e-9), 0.999999);
+  EXPECT_NEAR(ridge_r2_cv(x, dx, half, dy, 5), 0.5, 0.08);
+  const double none = ridge_r2_cv(x, dx, noise, dy, 5);
+  EXPECT_LT(none, 0.02);
+  EXPECT_GT(none, -0.1);
+  // The same figures as a plain recomputation, for several penalties and fold counts.
+  for (double lambda : {1e-6, 1e-2, 1.0})
+    for (int folds : {2, 5}) {
+      EXPECT_NEAR(ridge_r2_cv(x, dx, half, dy, folds, lambda), ridge_r2_reference(x, dx, half, dy, folds, lambda), 1e-9);
+      EXPECT_NEAR(ridge_r2_cv(x, dx, noise, dy, folds, lambda), ridge_r2_reference(x, dx, noise, dy, folds, lambda), 1e-9);
+    }
+  // A heavier penalty shrinks the fit towards the means.
+  EXPECT_LT(ridge_r2_cv(x, dx, exact, dy, 5, 10.0), ridge_r2_cv(x, dx, exact, dy, 5, 1e-2));
+  // A constant input column (zero after centring) is harmless.
+  std::vector<double> xc;
+  for (std::size_t i = 0; i < n; ++i) {
+    xc.insert(xc.end(), x.begin() + long(i * dx), x.begin() + long((i + 1) * dx));
+    xc.push_back(3.0);
+  }
+  EXPECT_NEAR(ridge_r2_cv(xc, dx + 1, half, dy, 5), ridge_r2_cv(x, dx, half, dy, 5), 1e-3);
+  EXPECT_THROW(ridge_r2_cv(x, dx, noise, dy, 1), std::invalid_argument);
+  EXPECT_THROW(ridge_r2_cv(x, dx, noise, dy, int(n)), std::invalid_argument);
+  EXPECT_THROW(ridge_r2_cv(x, dx, std::vector<double>(noise.begin(), noise.end() - long(dy)), dy, 5), std::invalid_argument);
+  EXPECT_THROW(ridge_r2_cv(x, dx, noise, dy, 5, 0.0), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace t2i::stats

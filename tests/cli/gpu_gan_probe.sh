@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# tests/gpu/gan-probe, the GPU's probe-along-a-GAN-run script, with the cpu backend and tiny sizes:
+# every chunk is trained, resumed and probed, so the script cannot rot where no GPU is.
+. "$(dirname "$0")/lib.sh"
+script="$T2I_SRC/tests/gpu/gan-probe"
+"$T2I_MAKE_TEXT_MODEL" "$TMP/text.st" 1 || fail "t2i_make_text_model"
+"$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 2 \
+  --epochs 3 --style-options "--epochs 1 --batch 32" --probe-options "--pairs 400 --clusters 8" --out "$TMP/p" \
+  -- --ngf 8 --ndf 8 --batch 32 --threads 2 > "$TMP/table" 2> "$TMP/log" || { cat "$TMP/log"; fail "gan-probe on cpu"; }
+# Chunks end at epochs 2 and 3 (the last is shorter); each is probed: AU-ROCs in [0,1], R^2 at most 1.
+[ "$(tail -n +2 "$TMP/table" | cut -f1 | tr '\n' ' ')" = "2 3 " ] || fail "epochs probed: $(cat "$TMP/table")"
+tail -n +2 "$TMP/table" | awk -F'\t' 'NF != 10 { exit 1 } { for (i = 3; i <= 8; i++) if ($i !~ /^[0-9.]+$/ || $i > 1) exit 1
+                                    for (i = 9; i <= 10; i++) if ($i !~ /^-?[0-9.]+$/ || $i > 1) exit 1 }' \
+  || fail "probe figures: $(cat "$TMP/table")"
+# The options reach train-gan, and the second chunk resumed the first.
+info=$(tensor-info "$TMP/p/gan-3.st")
+grep -qP '^# metadata\ttrain\.epoch\t3$' <<< "$info" || fail "gan-3.st epoch"
+grep -P '^# metadata\ttrain\.commands\t' <<< "$info" | grep -q -- '--ngf 8 .*--resume' || fail "gan-3.st: not resumed with the options"
+pass "gan-probe: two chunks trained and probed"
+rc=0; "$script" --build-dir "$T2I_BUILD" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "no --text-model: exit $rc"
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --chunk 0 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--chunk 0: exit $rc"
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 1 \
+  --epochs 1 --out "$TMP/bad" -- --ngf 0 > /dev/null 2> "$TMP/log" || rc=$?
+[ $rc -eq 1 ] || fail "a failing train-gan: exit $rc; $(cat "$TMP/log")"
+grep -q "train-gan failed" "$TMP/log" || fail "the failure is not named: $(cat "$TMP/log")"
+pass "gan-probe: usage errors and a failing run"
