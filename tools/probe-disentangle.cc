@@ -362,9 +362,10 @@ int main(int argc, char** argv) {
         const stats::MeanSd m = stats::mean_sd(fold_auc);
         // How much of the style label (the features clustered) a linear map of the vectors
         // explains, cross-validated over as many folds of the images (2 at least); "-" for vectors
-        // wider than kMaxRegressionDim (the normal equations would need dim^2 values).
+        // wider than kMaxRegressionDim (the normal equations would need dim^2 values) and for
+        // fewer than 4 images (two folds of two).
         std::string r2 = "-";
-        if (s.dim <= kMaxRegressionDim) {
+        if (s.dim <= kMaxRegressionDim && tn >= 4) {
           std::vector<double> xs;
           xs.reserve(tn * s.dim);
           for (std::size_t k : task.members) xs.insert(xs.end(), s.row(probed[k]), s.row(probed[k]) + s.dim);

@@ -211,6 +211,8 @@ int main(int argc, char** argv) {
     if (start_step > 0 && ck_steps != std::to_string(steps))
       fail<InputError>("{}: stopped in the middle of an epoch of {} minibatches; the data now gives {} (resume with the "
                        "same --images and --captions)", out_path, ck_steps, steps);
+    if (start_step >= steps && start_step > 0)
+      fail<InputError>("{}: train.minibatch {} is not a minibatch of an epoch of {}", out_path, start_step, steps);
 
     // The output must be writable; making a temporary there also installs file.h's handlers
     // (which remove temporaries on a fatal signal) before ours replace them for SIGINT/SIGTERM.

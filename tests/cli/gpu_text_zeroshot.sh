@@ -29,4 +29,6 @@ rc=0; "$script" --run "no-equals" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--run without NAME=: exit $rc"
 rc=0; "$script" --build-dir "$T2I_BUILD" --epochs x > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--epochs x: exit $rc"
+rc=0; "$script" --build-dir "$T2I_BUILD" --every 0 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--every 0: exit $rc"
 pass "text-zeroshot: failures and usage errors"
