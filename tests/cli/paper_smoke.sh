@@ -226,6 +226,35 @@ mk "$out/data/gan-int.st" > "$TMP/resume.log" 2>&1 || { cat "$TMP/resume.log"; f
 ! grep -q -- '--resume' "$out/cmd/gan-int.sh" || fail "train-gan resumed a stale .part: $(cat "$out/cmd/gan-int.sh")"
 pass "train-gan trains into gan-int.st.part, resumes it, starts again when it is stale"
 
+# TEXT_COUNT: the text encoder learns from the seen classes of a larger rendering of the same
+# species; the text stages and zero-shot re-run, nothing else (make text), and the page quotes
+# the rendering. Test-class images never reach it. A count below one per species, or with DATA,
+# is refused in one line.
+touch "$TMP/before"; sleep 1
+mk -j2 text TEXT_COUNT=600 > "$TMP/tc.log" 2>&1 || { cat "$TMP/tc.log"; fail "make text TEXT_COUNT=600"; }
+[ "$(ran "$TMP/before")" = "text text-birds text-captions text-images zeroshot " ] \
+  || fail "TEXT_COUNT=600 re-ran: $(ran "$TMP/before")"
+grep -q -- "--count 600 " "$out/cmd/text-birds.sh" || fail "text-birds: $(cat "$out/cmd/text-birds.sh")"
+grep -q -- "--images [^ ]*/text-images-trainval\.t2i --captions [^ ]*/text-captions-trainval\.tsv " "$out/cmd/text.sh" \
+  || fail "text did not learn from the TEXT_COUNT birds: $(cat "$out/cmd/text.sh")"
+n_run=$(keys "$out/data/images-trainval.t2i" | wc -l); n_text=$(keys "$out/data/text-images-trainval.t2i" | wc -l)
+# (smoke: 2 birds a species; 600 gives 3)
+[ "$n_text" -eq $((n_run * 3 / 2)) ] || fail "text-images-trainval.t2i has $n_text images, this run's trainval $n_run"
+keys "$out/data/text-images-trainval.t2i" | cut -d/ -f1 | sort -u > "$TMP/tc-classes"
+[ "$(wc -l < "$TMP/tc-classes")" -eq "$(grep -c . "$out/data/birds/trainvalclasses.txt")" ] \
+  && [ -z "$(grep -Fxf "$out/data/birds/testclasses.txt" "$TMP/tc-classes")" ] \
+  || fail "the TEXT_COUNT images are not the seen classes: $(tr '\n' ' ' < "$TMP/tc-classes")"
+[ "$(cut -f1 "$out/data/text-captions-trainval.tsv" | sort -u | wc -l)" -eq "$n_text" ] || fail "text-captions-trainval.tsv is not the text images' captions"
+grep -q 'a larger rendering of the same species' "$res/index.md" && fail "the page changed before make report"
+bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" 2> "$TMP/report.err" || fail "report.sh with TEXT_COUNT: $(cat "$TMP/report.err")"
+grep -q 'a larger rendering of the same species' "$res/index.md" && grep -q -- "make-birds --out [^ ]*/text-birds .*--count 600 " "$res/index.md" \
+  || fail "the page does not say the text encoder learnt from the TEXT_COUNT rendering"
+for bad in TEXT_COUNT=150 TEXT_COUNT=lots "TEXT_COUNT=600 DATA=$out/data/birds"; do
+  rc=0; mk -n text $bad > "$TMP/tc-bad.log" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] && [ "$(grep -c 'TEXT_COUNT' "$TMP/tc-bad.log")" -eq 1 ] || fail "make $bad: rc $rc, $(cat "$TMP/tc-bad.log")"
+done
+pass "TEXT_COUNT: the text encoder learns from a larger rendering's seen classes; the page says so; bad values fail in one line"
+
 # The page in headless Chromium (Debian's chromium), where it is installed.
 browser=$(command -v chromium || true)
 if [ -z "$browser" ]; then
