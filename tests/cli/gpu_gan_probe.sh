@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tests/gpu/gan-probe, the GPU's probe-along-a-GAN-run script, with the cpu backend and tiny sizes:
-# every chunk is trained, resumed and probed, so the script cannot rot where no GPU is.
+# every chunk is trained, resumed, probed and scored (--eval), so the script cannot rot where no GPU is.
 . "$(dirname "$0")/lib.sh"
 script="$T2I_SRC/tests/gpu/gan-probe"
 "$T2I_MAKE_TEXT_MODEL" "$TMP/text.st" 1 || fail "t2i_make_text_model"
 "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 2 \
   --epochs 3 --style-options "--epochs 1 --batch 32" --probe-options "--pairs 400 --clusters 8" --out "$TMP/p" \
+  --eval --eval-keys 6 --judge-options "--epochs 1 --ndf 4 --feat-dim 16 --batch 32" \
   -- --ngf 8 --ndf 8 --batch 32 --threads 2 > "$TMP/table" 2> "$TMP/log" || { cat "$TMP/log"; fail "gan-probe on cpu"; }
 # Chunks end at epochs 2 and 3 (the last is shorter); each is probed: AU-ROCs in [0,1], R^2 at most 1.
 [ "$(tail -n +2 "$TMP/table" | cut -f1 | tr '\n' ' ')" = "2 3 " ] || fail "epochs probed: $(cat "$TMP/table")"
@@ -16,11 +17,25 @@ tail -n +2 "$TMP/table" | awk -F'\t' 'NF != 10 { exit 1 } { for (i = 3; i <= 8; 
 info=$(tensor-info "$TMP/p/gan-3.st")
 grep -qP '^# metadata\ttrain\.epoch\t3$' <<< "$info" || fail "gan-3.st epoch"
 grep -P '^# metadata\ttrain\.commands\t' <<< "$info" | grep -q -- '--ngf 8 .*--resume' || fail "gan-3.st: not resumed with the options"
-pass "gan-probe: two chunks trained and probed"
+# --eval: both chunks scored on the unseen classes, figures in range, the same real ceiling in
+# every row; the samples are 4 of each of the 6 + 6 drawn keys; the judge took its options.
+[ "$(tail -n +2 "$TMP/p/eval.tsv" | cut -f1 | tr '\n' ' ')" = "2 3 " ] || fail "epochs scored: $(cat "$TMP/p/eval.tsv")"
+tail -n +2 "$TMP/p/eval.tsv" | awk -F'\t' 'NF != 8 { exit 1 } { for (i = 2; i <= 5; i++) if ($i !~ /^[0-9.]+$/ || $i > 1) exit 1
+                                          for (i = 6; i <= 8; i++) if ($i !~ /^[0-9.]+$/) exit 1; real[$3 "/" $5] = 1 }
+                                          END { if (length(real) != 1) exit 1 }' || fail "eval figures: $(cat "$TMP/p/eval.tsv")"
+[ "$(tensor-info --no-stats "$TMP/p/samples-3.t2i" | awk -F'\t' 'NR > 1 && !/^#/' | wc -l)" -eq 48 ] || fail "samples-3.t2i: not 4 samples of 12 keys"
+[ "$(wc -l < "$TMP/p/eval-keys.txt")" -eq 12 ] && [ "$(grep -cFf <(sed 's/$/\//' "$TMP/p/birds/testclasses.txt") "$TMP/p/eval-keys.txt")" -eq 6 ] \
+  || fail "eval keys: not 6 seen and 6 unseen: $(cat "$TMP/p/eval-keys.txt")"
+grep -qP '^# metadata\ttrain\.commands\t.*--ndf 4 ' <(tensor-info "$TMP/p/judge.st") || fail "judge.st: not trained with --judge-options"
+pass "gan-probe: two chunks trained, probed and scored"
 rc=0; "$script" --build-dir "$T2I_BUILD" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "no --text-model: exit $rc"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --chunk 0 > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--chunk 0: exit $rc"
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval --eval-keys 0 > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--eval-keys 0: exit $rc"
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval-text-model "$TMP/none.st" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--eval-text-model of no file: exit $rc"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 1 \
   --epochs 1 --out "$TMP/bad" -- --ngf 0 > /dev/null 2> "$TMP/log" || rc=$?
 [ $rc -eq 1 ] || fail "a failing train-gan: exit $rc; $(cat "$TMP/log")"
