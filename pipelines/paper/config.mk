@@ -71,8 +71,9 @@ endif
 
 # ---- Shared by every preset (after the presets, which may set any of them first) ----
 SEED ?= 1
-# The text encoder's training birds (rendered birds only): COUNT, this run's seen classes; a larger
-# number renders that many birds of the same species for the text encoder alone (README.md:
+# The text encoder's training birds (rendered birds only). Default COUNT: it learns from this run's
+# seen-class images. Another number renders that many birds of the same species for the text
+# encoder alone, at least 200 (README.md:
 # TEXT_COUNT=11788 TEXT_EPOCHS=30 at the cpu preset's widths, 8,841 seen-class images instead of
 # 2,250, lifts the real images' R-precision, the evaluation's ceiling, from 0.18 to 0.44).
 TEXT_COUNT ?= $(COUNT)

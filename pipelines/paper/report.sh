@@ -132,13 +132,15 @@ else
   item txt check.txt "The dataset" \
     "$dataset, given as DATA (not rendered), checked by check-dataset." birds check
 fi
-# TEXT_COUNT: the text encoder learnt from a larger rendering of the same species (its own stages).
+# TEXT_COUNT: the text encoder learnt from a separate rendering of the same species (its own stages).
 if [ -s "$cmd/text.sh" ] && grep -q 'text-images-trainval' "$cmd/text.sh"; then
   text_data=(text-birds text-images text-captions)
-  text_what="The char-CNN-RNN text encoder trained on the seen (trainval) classes of a larger rendering of the same species (TEXT_COUNT), evaluated on this run's unseen (test) classes: top-1 accuracy and AP@50."
+  text_what="The char-CNN-RNN text encoder trained on the seen (trainval) classes of a separate rendering of the same species (TEXT_COUNT birds), evaluated on this run's unseen (test) classes: top-1 accuracy and AP@50."
+  text_seen="whose images and captions the GANs trained on (the text encoder learnt from the separate rendering; held out only from the judge)"
 else
   text_data=(images-trainval captions-trainval)
   text_what="The char-CNN-RNN text encoder trained on the seen (trainval) classes, evaluated on the unseen (test) classes: top-1 accuracy and AP@50."
+  text_seen="whose images and captions the GANs and the text encoder trained on (held out only from the judge)"
 fi
 item txt zeroshot.txt "Text encoder: zero-shot accuracy" "$text_what" \
   "${text_data[@]}" text images-test captions-test zeroshot
@@ -164,7 +166,7 @@ also roc.tsv "the ROC curves' points (vectors, task, fpr, tpr, threshold)"
 fi
 if ! skipped eval; then
 item tsv eval.tsv "The evaluation table" \
-  "Samples of every variant from the captions of CUB's test-split images, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity). seen: images of the training classes, whose images and captions the GANs and the text encoder trained on (held out only from the judge); unseen: images of the held-out classes, which no model saw. The column real is the same real images: the ceiling." \
+  "Samples of every variant from the captions of CUB's test-split images, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity). seen: images of the training classes, $text_seen; unseen: images of the held-out classes, which no model saw. The column real is the same real images: the ceiling." \
   images-cub-train images-cub-test judge emb-mean-cub-test eval-emb eval-real \
   $(prefixed eval-samples "${all_variants[@]}") $(prefixed eval "${all_variants[@]}") eval-table
 fi

@@ -6,7 +6,7 @@ script="$T2I_SRC/tests/gpu/gan-probe"
 "$T2I_MAKE_TEXT_MODEL" "$TMP/text.st" 1 || fail "t2i_make_text_model"
 "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 2 \
   --epochs 3 --style-options "--epochs 1 --batch 32" --probe-options "--pairs 400 --clusters 8" --out "$TMP/p" \
-  --eval --eval-keys 6 --judge-options "--epochs 1 --ndf 4 --feat-dim 16 --batch 32" \
+  --eval --eval-keys 6 --judge-options "--epochs 2 --ndf 4 --feat-dim 16 --batch 32" \
   -- --ngf 8 --ndf 8 --batch 32 --threads 2 > "$TMP/table" 2> "$TMP/log" || { cat "$TMP/log"; fail "gan-probe on cpu"; }
 # Chunks end at epochs 2 and 3 (the last is shorter); each is probed: AU-ROCs in [0,1], R^2 at most 1.
 [ "$(tail -n +2 "$TMP/table" | cut -f1 | tr '\n' ' ')" = "2 3 " ] || fail "epochs probed: $(cat "$TMP/table")"
@@ -26,7 +26,11 @@ tail -n +2 "$TMP/p/eval.tsv" | awk -F'\t' 'NF != 8 { exit 1 } { for (i = 2; i <=
 [ "$(tensor-info --no-stats "$TMP/p/samples-3.t2i" | awk -F'\t' 'NR > 1 && !/^#/' | wc -l)" -eq 48 ] || fail "samples-3.t2i: not 4 samples of 12 keys"
 [ "$(wc -l < "$TMP/p/eval-keys.txt")" -eq 12 ] && [ "$(grep -cFf <(sed 's/$/\//' "$TMP/p/birds/testclasses.txt") "$TMP/p/eval-keys.txt")" -eq 6 ] \
   || fail "eval keys: not 6 seen and 6 unseen: $(cat "$TMP/p/eval-keys.txt")"
-grep -qP '^# metadata\ttrain\.commands\t.*--ndf 4 ' <(tensor-info "$TMP/p/judge.st") || fail "judge.st: not trained with --judge-options"
+# (train-judge saves after every epoch: the script scores with judge.st only once it is renamed
+# from judge.part.st at the end, so every row has the same, finished judge.)
+info=$(tensor-info "$TMP/p/judge.st")
+grep -qP '^# metadata\ttrain\.commands\t.*--ndf 4 ' <<< "$info" && grep -qP '^# metadata\ttrain\.epoch\t2$' <<< "$info" \
+  && [ ! -e "$TMP/p/judge.part.st" ] || fail "judge.st: not the finished judge of --judge-options"
 pass "gan-probe: two chunks trained, probed and scored"
 rc=0; "$script" --build-dir "$T2I_BUILD" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "no --text-model: exit $rc"
@@ -34,8 +38,11 @@ rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --chunk 0 >
 [ $rc -eq 2 ] || fail "--chunk 0: exit $rc"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval --eval-keys 0 > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--eval-keys 0: exit $rc"
-rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval-text-model "$TMP/none.st" > /dev/null 2>&1 || rc=$?
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval --eval-text-model "$TMP/none.st" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--eval-text-model of no file: exit $rc"
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval-keys 5 > /dev/null 2> "$TMP/log" || rc=$?
+[ $rc -eq 2 ] && grep -q -- '--eval-keys needs --eval' "$TMP/log" || fail "--eval-keys without --eval: exit $rc, $(cat "$TMP/log")"
+"$script" --help | grep -q '^Exit status' || fail "--help does not print the whole header"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 1 \
   --epochs 1 --out "$TMP/bad" -- --ngf 0 > /dev/null 2> "$TMP/log" || rc=$?
 [ $rc -eq 1 ] || fail "a failing train-gan: exit $rc; $(cat "$TMP/log")"
