@@ -31,4 +31,5 @@ rc=0; "$script" --build-dir "$T2I_BUILD" --epochs x > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--epochs x: exit $rc"
 rc=0; "$script" --build-dir "$T2I_BUILD" --every 0 > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--every 0: exit $rc"
-pass "text-zeroshot: failures and usage errors"
+"$script" --help | grep -q '^Exit status' || fail "--help does not print the whole header"
+pass "text-zeroshot: failures and usage errors; --help"
