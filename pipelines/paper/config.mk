@@ -75,7 +75,8 @@ SEED ?= 1
 # seen-class images. Another number renders that many birds of the same species for the text
 # encoder alone, at least 200 (README.md:
 # TEXT_COUNT=11788 TEXT_EPOCHS=30 at the cpu preset's widths, 8,841 seen-class images instead of
-# 2,250, lifts the real images' R-precision, the evaluation's ceiling, from 0.18 to 0.44).
+# 2,250, about 16 minutes, lifts the real images' R-precision, the evaluation's ceiling, from 0.18
+# to 0.42-0.44).
 TEXT_COUNT ?= $(COUNT)
 LOAD_SIZE ?= 76
 # More pack-images options (pipelines/cub: the bounding-box crop).
