@@ -1,6 +1,9 @@
-# Shared by the long-run scripts of tests/gpu (text-zeroshot, gan-probe): sourced after the
-# script has parsed its arguments. Each function exits the script on failure (2: usage or setup,
-# 1: a tool failed). ME must name the script for the error lines.
+# Shared by the long-run scripts of tests/gpu (text-zeroshot, gan-probe): functions only,
+# sourced before the script parses its arguments. Each function exits the script on failure
+# (2: usage or setup, 1: a tool failed). ME must name the script for the error lines.
+
+# usage: the script's help, its header comment up to the first line that is not one.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
 # whole_numbers VALUE...: each a whole number, or exit 2.
 whole_numbers() {
