@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -200,7 +201,7 @@ int main(int argc, char** argv) {
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
       samples_every = 0, ms_pool = 1;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
-  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0;
+  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0, g_ema = 0.0;
   bool resume = false, no_flip = false;
   cli.options().add_options()
       ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= --crop, keyed class/name")
@@ -225,6 +226,7 @@ int main(int argc, char** argv) {
       ("ms-image", po::value(&ms_image)->default_value(ms_image), "what the mode-seeking term's image distance compares: blocks (the --ms-pool block means) or edges (the differences between horizontally adjacent block means: a change of flat or top-to-bottom background colour is free, so samples pay for a layout, the subject's place and facing, that does not move with the noise)")
       ("ms-pool", po::value(&ms_pool)->default_value(ms_pool), "the mode-seeking term's image distance on the means of P x P pixel blocks (P divides 64): samples pay for coarse content (layout, colours) that does not move with the noise, not for pixel noise; 1: on the pixels, as MSGAN")
       ("augment", po::value(&augment_text)->default_value(augment_text), "DiffAugment (Zhao et al. 2020, not in the paper) of every image D sees, real and generated, with the gradient through it: translation (shifts up to 8 pixels, zero fill), cutout (a 32 x 32 square zeroed) or translation,cutout; none: D sees the images as they are (the paper)")
+      ("g-ema", po::value(&g_ema)->default_value(g_ema), "keep a running average of the generator's weights and batch-norm statistics (Yazici et al. 2019, not in the paper): after every generator update avg = d avg + (1 - d) G, d = min(DECAY, (1 + t) / (10 + t)) at update t; the checkpoint's generator, which generate, invert-style and export-model run, is the average, and the samples grid shows it; e.g. 0.999; 0: off (the paper)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
@@ -248,6 +250,7 @@ int main(int argc, char** argv) {
     if (!(interp_weight >= 0 && interp_weight <= 1e3)) fail<UsageError>("--interp-weight {}: expected a number in [0, 1000]", interp_weight);
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
     if (!(ms_weight >= 0 && ms_weight <= 1e3)) fail<UsageError>("--ms-weight {}: expected a number in [0, 1000]", ms_weight);
+    if (!(g_ema >= 0 && g_ema < 1)) fail<UsageError>("--g-ema {}: expected a number in [0, 1) (0: off)", g_ema);
     if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
       fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);
     if (ms_image != "blocks" && ms_image != "edges") fail<UsageError>("--ms-image '{}': expected blocks or edges", ms_image);
@@ -299,6 +302,7 @@ int main(int argc, char** argv) {
         ms_pool = ck->metadata.count("train.ms_pool") ? std::stoi(ck->meta("train.ms_pool")) : 1;
         ms_image = ck->metadata.count("train.ms_image") ? ck->meta("train.ms_image") : "blocks";
         augment = parse_augment(ck->metadata.count("train.augment") ? ck->meta("train.augment") : "none");
+        g_ema = ck->metadata.count("train.g_ema") ? std::stod(ck->meta("train.g_ema")) : 0.0;
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
         // Checkpoints from before the option: the embeddings went in as they were.
         emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
@@ -314,7 +318,7 @@ int main(int argc, char** argv) {
       // The checkpoint's settings pass the checks the options do.
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
-          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) ||
+          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) || !(g_ema >= 0 && g_ema < 1) ||
           ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || (ms_image != "blocks" && ms_image != "edges") ||
           (ms_image == "edges" && ms_pool == 64) || !augment.valid || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
@@ -388,17 +392,31 @@ int main(int argc, char** argv) {
     nn::GanStep step(*be, g, d, step_opt);
     step.opt_g().hyper().beta1 = beta1;
     step.opt_d().hyper().beta1 = beta1;
+    // --g-ema: g_avg, the average the checkpoint's "generator.*" holds; g trains.
+    std::unique_ptr<nn::Generator> g_avg;
+    if (g_ema > 0) {
+      g_avg = std::make_unique<nn::Generator>(cfg);
+      g_avg->bind(*be);
+    }
     if (ck) {
-      nn::load_gan(*ck, g, d, &step.opt_g(), &step.opt_d());
+      nn::load_gan(*ck, g_avg ? *g_avg : g, d, &step.opt_g(), &step.opt_d());
+      if (g_avg) {
+        if (!ck->contains(nn::kTrainGeneratorPrefix + g.params().entries().front().name))
+          fail<InputError>("{}: train.g_ema is {} but it holds no train.generator.* (the generator being trained, beside "
+                           "its average); not a train-gan checkpoint to resume", out_path, g_ema);
+        g.params().load_from(*ck, nn::kTrainGeneratorPrefix);
+      }
       ck.reset();
     } else {
       g.params().init(seed);
       d.params().init(seed + 1);
+      if (g_avg) g_avg->params().average_from(g.params(), 0.0);
     }
     log::info("{} images ({} captions, {} classes), emb_dim {}; variant {}{}, batch {}, {} minibatches an epoch, "
               "epochs {} to {}, backend {}",
               nimages, data.captions, data.classes.size(), data.emb_dim, nn::variant_name(variant),
               use_wrong ? fmt::format(" (wrong {})", wrong) : "", batch, steps, start_epoch + 1, epochs, be->name());
+    if (g_avg) log::info("generator average: decay {} (the checkpoint's generator and the samples are the average)", g_ema);
 
     // The fixed sample set: the mean embeddings (over all captions) of up to 8 images, the first
     // of classes spread evenly over the class list (so rows show different birds), and 8 noise
@@ -434,7 +452,7 @@ int main(int argc, char** argv) {
     if (samples_png.empty()) samples_png = out_path + ".samples.png";
     const bool samples_dir = samples_png.back() == '/' || std::filesystem::is_directory(samples_png);
     auto write_samples = [&](int epoch) {
-      const nn::Array& out = g.forward(2, nn::upload(*be, sample_z), nn::upload(*be, sample_h), /*training=*/false);
+      const nn::Array& out = (g_avg ? *g_avg : g).forward(2, nn::upload(*be, sample_z), nn::upload(*be, sample_h), /*training=*/false);
       std::vector<float> px = nn::to_vector(*be, out);
       const int cell = 66;
       Image grid(sample_cols * cell + 2, sample_rows * cell + 2, 3);
@@ -521,8 +539,9 @@ int main(int argc, char** argv) {
           {"train.images", images_path},
           {"train.embeddings", emb_path},
           {"train.embedding_norm", emb_norm_text},
+          {"train.g_ema", fmt::format("{:.17g}", g_ema)},
       };
-      nn::save_gan(out_path, g, d, &step.opt_g(), &step.opt_d(), meta, emb_norm);
+      nn::save_gan(out_path, g_avg ? *g_avg : g, d, &step.opt_g(), &step.opt_d(), meta, emb_norm, g_avg ? &g : nullptr);
       saved_epoch = epoch, saved_iter = iter;
     };
 
@@ -598,6 +617,8 @@ int main(int argc, char** argv) {
           zma = nn::upload(*be, zm);
         }
         const float loss_g = step.run_g(ha, hia, zia, zma);
+        // The generator's updates so far (the checkpoint keeps the count): a resumed run averages alike.
+        if (g_avg) g_avg->params().average_from(g.params(), nn::ema_decay(g_ema, step.opt_g().steps()));
         if (!std::isfinite(loss_d) || !std::isfinite(loss_g)) {
           const char* what = !std::isfinite(loss_d) ? "D" : "G";
           const float bad = !std::isfinite(loss_d) ? loss_d : loss_g;

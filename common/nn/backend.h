@@ -226,6 +226,8 @@ class Backend {
   // Optimisers over flat plain arrays.
   virtual void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) = 0;
   virtual void rmsprop_step(const ref::RmspropHyper& h, Array& p, const Array& g, Array& v) = 0;
+  // avg = decay * avg + (1 - decay) * x over two flat blocks of one size (ref::ema_step).
+  virtual void ema_step(double decay, Array& avg, const Array& x) = 0;
 };
 
 // Throws std::invalid_argument unless x is [N,C,H,W] and p holds 4 N values with shifts and

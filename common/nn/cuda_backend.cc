@@ -698,6 +698,10 @@ class CudaBackend : public Backend {
     CK(cuk::adam(p.numel(), ptr(p), ptr(g), ptr(m), ptr(v), b1, b2, omb1, omb2, bc2_sqrt, step_size, T(h.eps),
                  c_->stream));
   }
+  void ema_step(double decay, Array& avg, const Array& x) override {
+    if (avg.numel() != x.numel()) fail<RuntimeError>("ema_step: avg holds {} values, x {}; expected the same count", avg.numel(), x.numel());
+    CK(cuk::ema(avg.numel(), ptr(avg), ptr(x), float(decay), float(1.0 - decay), c_->stream));
+  }
   void rmsprop_step(const ref::RmspropHyper& h, Array& p, const Array& g, Array& v) override {
     CK(cuk::rmsprop(p.numel(), ptr(p), ptr(g), ptr(v), float(h.alpha), float(1.0 - h.alpha), float(h.lr),
                     float(h.eps), c_->stream));

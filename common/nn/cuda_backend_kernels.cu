@@ -421,6 +421,10 @@ __global__ void k_adam(i64 n, float* p, const float* g, float* m, float* v, floa
   }
 }
 
+__global__ void k_ema(i64 n, float* avg, const float* x, float d, float omd) {
+  T2I_GRID_STRIDE(i, n) avg[i] = __fadd_rn(__fmul_rn(d, avg[i]), __fmul_rn(omd, x[i]));
+}
+
 __global__ void k_rmsprop(i64 n, float* p, const float* g, float* v, float a, float oma, float lr, float eps) {
   T2I_GRID_STRIDE(i, n) {
     const float gi = g[i];
@@ -627,6 +631,7 @@ cudaError_t adam(i64 n, float* p, const float* g, float* m, float* v, float b1, 
                  float bc2_sqrt, float step_size, float eps, cudaStream_t s) {
   T2I_LAUNCH(k_adam, n, n, p, g, m, v, b1, b2, omb1, omb2, bc2_sqrt, step_size, eps);
 }
+cudaError_t ema(i64 n, float* avg, const float* x, float d, float omd, cudaStream_t s) { T2I_LAUNCH(k_ema, n, n, avg, x, d, omd); }
 cudaError_t rmsprop(i64 n, float* p, const float* g, float* v, float a, float oma, float lr, float eps, cudaStream_t s) {
   T2I_LAUNCH(k_rmsprop, n, n, p, g, v, a, oma, lr, eps);
 }

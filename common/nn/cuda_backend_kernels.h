@@ -83,6 +83,7 @@ cudaError_t sum_partial(const float* x, i64 n, double* partial, int nblocks, cud
 
 cudaError_t adam(i64 n, float* p, const float* g, float* m, float* v, float b1, float b2, float omb1, float omb2,
                  float bc2_sqrt, float step_size, float eps, cudaStream_t s);
+cudaError_t ema(i64 n, float* avg, const float* x, float d, float omd, cudaStream_t s);  // avg = d avg + omd x
 cudaError_t rmsprop(i64 n, float* p, const float* g, float* v, float a, float oma, float lr, float eps, cudaStream_t s);
 
 // Recurrent layers. gi: rows of x W_ih^T (no bias), row n at gi + n * gi_ld; gh: rows of h W_hh^T

@@ -1031,6 +1031,14 @@ class DnnlBackend : public Backend {
     for (i64 start = 0; start < n; start += chunk)
       ref::adam_step(h, step, std::min(chunk, n - start), pp + start, gp + start, mp + start, vp + start);
   }
+  void ema_step(double decay, Array& avg, const Array& x) override {
+    if (avg.numel() != x.numel()) fail<RuntimeError>("ema_step: avg holds {} values, x {}; expected the same count", avg.numel(), x.numel());
+    const i64 n = avg.numel(), chunk = 1 << 16;
+    float* ap = data(avg);
+    const float* xp = data(x);
+#pragma omp parallel for schedule(static)
+    for (i64 start = 0; start < n; start += chunk) ref::ema_step(decay, std::min(chunk, n - start), ap + start, xp + start);
+  }
   void rmsprop_step(const ref::RmspropHyper& h, Array& p, const Array& g, Array& v) override {
     const i64 n = p.numel(), chunk = 1 << 16;
     float *pp = data(p), *vp = data(v);

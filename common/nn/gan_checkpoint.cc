@@ -66,13 +66,15 @@ EmbeddingNorm embedding_norm(const Checkpoint& ck, long long emb_dim) {
 }
 
 void save_gan(const std::string& path, Generator& g, Discriminator& d, const Adam* opt_g, const Adam* opt_d,
-              const std::map<std::string, std::string>& extra_metadata, const EmbeddingNorm& norm) {
+              const std::map<std::string, std::string>& extra_metadata, const EmbeddingNorm& norm,
+              Generator* g_train) {
   Checkpoint ck;
   ck.metadata = g.config().to_metadata();
   ck.metadata["model"] = "t2igan-gan";
   for (const auto& [k, v] : extra_metadata) ck.metadata[k] = v;
   g.params().save_to(ck, kGeneratorPrefix);
   d.params().save_to(ck, kDiscriminatorPrefix);
+  if (g_train) g_train->params().save_to(ck, kTrainGeneratorPrefix);
   if (opt_g) opt_g->save_to(ck, std::string("optimizer.") + kGeneratorPrefix);
   if (opt_d) opt_d->save_to(ck, std::string("optimizer.") + kDiscriminatorPrefix);
   if (!norm.identity()) {
@@ -101,7 +103,8 @@ void load_gan(const Checkpoint& ck, Generator& g, Discriminator& d, Adam* opt_g,
   // Weights must match exactly; optimiser entries are checked when loaded.
   std::vector<TensorSpec> present;
   for (const auto& name : ck.names())
-    if (name.rfind("optimizer.", 0) != 0 && name != kEmbeddingNormMean) present.push_back({name, ck.get(name).dtype(), ck.get(name).shape()});
+    if (name.rfind("optimizer.", 0) != 0 && name.rfind(kTrainGeneratorPrefix, 0) != 0 && name != kEmbeddingNormMean)
+      present.push_back({name, ck.get(name).dtype(), ck.get(name).shape()});
   Checkpoint weights_only;
   weights_only.metadata = ck.metadata;
   for (const auto& s : present) weights_only.add(s.name, ck.get(s.name));

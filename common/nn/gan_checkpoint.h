@@ -6,6 +6,9 @@
 // ".exp_avg_sq", "optimizer.generator.step"), and the embedding standardisation train-gan
 // measured ("embedding_norm.mean", see EmbeddingNorm; leave it out of load_state_dict too).
 // __metadata__ holds the configuration (GanConfig::to_metadata) and whatever the caller adds.
+// A run with a generator average (train-gan --g-ema) stores the average as "generator.*", the
+// weights every tool runs, and the generator it trains as "train.generator.*", which only
+// train-gan --resume reads (tools and load_state_dict leave it out, as the optimiser states).
 #pragma once
 
 #include <cstddef>
@@ -21,6 +24,7 @@ namespace t2i::nn {
 
 inline constexpr const char* kGeneratorPrefix = "generator.";
 inline constexpr const char* kDiscriminatorPrefix = "discriminator.";
+inline constexpr const char* kTrainGeneratorPrefix = "train.generator.";
 
 // The standardisation of text embeddings before G and D see them: h' = (h - mean) * scale, with
 // the mean per dimension and one scale, measured by train-gan on its training embeddings (the
@@ -51,9 +55,11 @@ inline constexpr const char* kEmbeddingNormScale = "embedding_norm.scale";
 // whose weights were re-saved without it: G would get raw embeddings and ignore the text).
 EmbeddingNorm embedding_norm(const Checkpoint& ck, long long emb_dim);
 
-// Writes atomically. The optimisers may be null (a model for inference).
+// Writes atomically. The optimisers may be null (a model for inference); g_train, where given,
+// is the generator being trained when g is its average, saved under kTrainGeneratorPrefix.
 void save_gan(const std::string& path, Generator& g, Discriminator& d, const Adam* opt_g, const Adam* opt_d,
-              const std::map<std::string, std::string>& extra_metadata = {}, const EmbeddingNorm& norm = {});
+              const std::map<std::string, std::string>& extra_metadata = {}, const EmbeddingNorm& norm = {},
+              Generator* g_train = nullptr);
 
 // The configuration a checkpoint was made with; InputError if it is not a GAN checkpoint.
 GanConfig gan_config(const Checkpoint& ck);

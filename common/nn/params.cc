@@ -121,6 +121,27 @@ std::vector<TensorSpec> ParamSet::specs(const std::string& prefix) const {
   return out;
 }
 
+double ema_decay(double decay, std::int64_t t) {
+  const double warm = (1.0 + static_cast<double>(t)) / (10.0 + static_cast<double>(t));
+  return decay < warm ? decay : warm;
+}
+
+void ParamSet::average_from(const ParamSet& other, double decay) {
+  if (other.param_count_ != param_count_ || other.buffer_count_ != buffer_count_ ||
+      other.entries_.size() != entries_.size() || other.counter_names_ != counter_names_ || !be_ || other.be_ != be_)
+    fail<RuntimeError>("averaging {} into {}: {} parameters and {} buffers into {} and {} (or another backend); expected "
+                       "one layout", other.tag, tag, other.param_count_, other.buffer_count_, param_count_, buffer_count_);
+  if (decay == 0.0) {  // an exact copy, whatever the block held before
+    be_->upload(to_vector(*be_, other.data_).data(), data_);
+    be_->upload(to_vector(*be_, other.buffers_).data(), buffers_);
+  } else {
+    be_->ema_step(decay, data_, other.data_);
+    be_->ema_step(decay, buffers_, other.buffers_);
+  }
+  counters_ = other.counters_;
+  bump_version();
+}
+
 void ParamSet::load_from(const Checkpoint& ck, const std::string& prefix) {
   std::vector<float> params(static_cast<std::size_t>(std::max<i64>(param_count_, 1))),
       buffers(static_cast<std::size_t>(std::max<i64>(buffer_count_, 1)));

@@ -23,6 +23,10 @@ using t2i::Rng;  // common/rng.h: the same numbers on every platform
 
 enum class Init { kNormal002, kOnesNormal002, kZeros, kOnes, kUniform008 };
 
+// The decay of a running average at update t (counted from 1): min(decay, (1 + t) / (10 + t)),
+// so that the first updates do not keep the initial weights (train-gan --g-ema).
+double ema_decay(double decay, std::int64_t t);
+
 class ParamSet {
  public:
   struct Entry {
@@ -59,6 +63,11 @@ class ParamSet {
   // backends keep converted copies of weights while it stays the same.
   std::uint64_t version() const { return version_; }
   void bump_version() { version_ = next_version(); }
+
+  // The running average of another set of the same layout (train-gan --g-ema): parameters and
+  // batch-norm statistics become decay * own + (1 - decay) * other's (Backend::ema_step), the
+  // counters other's; decay 0 copies other exactly. RuntimeError for another layout.
+  void average_from(const ParamSet& other, double decay);
 
   // Every tensor by name (parameters, buffers, counters), as a checkpoint would hold it.
   void save_to(Checkpoint& ck, const std::string& prefix) const;

@@ -334,6 +334,10 @@ class RefBackend : public Backend {
     if (da) ensure(*da, a.shape);
     return ref::mean_abs_diff(a.numel(), ptr(a), ptr(b), grad_scale, da ? ptr(*da) : nullptr);
   }
+  void ema_step(double decay, Array& avg, const Array& x) override {
+    if (avg.numel() != x.numel()) fail<RuntimeError>("ema_step: avg holds {} values, x {}; expected the same count", avg.numel(), x.numel());
+    ref::ema_step(decay, avg.numel(), ptr(avg), ptr(x));
+  }
   void adam_step(const ref::AdamHyper& h, i64 step, Array& p, const Array& g, Array& m, Array& v) override {
     ref::adam_step(h, step, p.numel(), ptr(p), ptr(g), ptr(m), ptr(v));
   }

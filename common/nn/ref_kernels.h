@@ -672,6 +672,14 @@ void adam_step(const AdamHyper& h, i64 step, i64 n, T* p, const T* g, T* m, T* v
   }
 }
 
+// The running average of a parameter block (the generator average of train-gan --g-ema):
+// avg = decay * avg + (1 - decay) * x, with 1 - decay formed in double and rounded, as Adam's betas.
+template <typename T>
+void ema_step(double decay, i64 n, T* avg, const T* x) {
+  const T d = T(decay), omd = T(1.0 - decay);
+  for (i64 i = 0; i < n; ++i) avg[i] = d * avg[i] + omd * x[i];
+}
+
 struct RmspropHyper {
   double lr = 7e-4, alpha = 0.99, eps = 1e-8;
 };

@@ -32,3 +32,16 @@ def save(path, records):
 
 def keys(path):
     return [k for k, _ in load(path)]
+
+
+def load_safetensors(path):
+    """A safetensors file (a checkpoint) as its metadata and a dict of name -> array."""
+    import json
+    import struct
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    meta = h.pop("__metadata__", {})
+    dt = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
+    return meta, {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dt[v["dtype"]]).reshape(v["shape"])
+                  for k, v in h.items()}

@@ -124,6 +124,7 @@ n = struct.unpack("<Q", raw[:8])[0]
 head = json.loads(raw[8:8 + n])
 del head["__metadata__"]["train.ms_weight"]
 del head["__metadata__"]["train.augment"]  # from before --augment too: resumes without it
+del head["__metadata__"]["train.g_ema"]    # and before --g-ema: resumes without the average
 text = json.dumps(head, separators=(",", ":")).encode()
 text += b" " * (-len(text) % 8)
 open("old.st", "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
@@ -195,6 +196,101 @@ for bad in rotate translation,translation "" translation,; do
   grep -q -- "--augment $bad: expected none, translation, cutout or translation,cutout" "$TMP/err" || fail "--augment '$bad': $(cat "$TMP/err")"
 done
 pass "--augment: recorded, resume keeps it (same bytes), trains otherwise than none, bad values refused"
+
+# --- --g-ema: the generator average. Training is untouched (the losses and the trained
+# generator, kept as train.generator.*, are those of a run without it); generator.* holds the
+# average, which export-model and generate run; --resume 1+1 gives the bytes of 2.
+train-gan -q "${TINY[@]}" -o plain2.st --epochs 2 --log plain2.tsv --checkpoint-every 1
+head -c 8192 plain2.st | grep -aq '"train.g_ema":"0"' || fail "the default --g-ema not recorded as 0"
+train-gan -q "${TINY[@]}" -o ema.st --epochs 2 --g-ema 0.9 --log ema.tsv --checkpoint-every 1 --samples-every 2
+head -c 8192 ema.st | grep -aq '"train.g_ema":"0.9' || fail "--g-ema not recorded"
+cmp -s plain2.tsv ema.tsv || fail "--g-ema changed the training losses"
+train-gan -q "${TINY[@]}" -o tiny-ema.st --epochs 2 --g-ema 1e-9
+export-model -q --dtype f32 ema.st -o ema-g.st
+"$PY" - <<'PYEOF' || fail "the generator average in the checkpoint"
+import numpy as np
+from t2i_stream import load_safetensors
+def tensors(path):
+    return load_safetensors(path)[1]
+plain, ema, tiny, exp = tensors("plain2.st"), tensors("ema.st"), tensors("tiny-ema.st"), tensors("ema-g.st")
+gen = [k for k in plain if k.startswith("generator.")]
+assert gen and not any(k.startswith("train.") for k in plain), "plain2.st: no generator or a train.generator"
+assert sorted(k for k in ema if k.startswith("train.generator.")) == sorted("train." + k for k in gen)
+moved = 0
+for k in gen:
+    assert np.array_equal(ema["train." + k], plain[k]), k + ": the trained generator differs from the plain run's"
+    assert np.array_equal(exp[k], ema[k]), k + ": export-model did not export the average"
+    if k.endswith("num_batches_tracked"):
+        assert ema[k] == plain[k], k
+        continue
+    a, g = ema[k].astype(np.float64), plain[k].astype(np.float64)
+    assert np.isfinite(a).all(), k
+    moved += not np.array_equal(a, g)
+    # decay 1e-9: the average is the trained generator, but for the last bit of rounding
+    assert np.abs(tiny[k] - g).max() <= 1e-6 * max(1.0, np.abs(g).max()), k
+assert moved >= len(gen) // 2, f"the average equals the trained weights in {len(gen) - moved} of {len(gen)} tensors"
+assert not any(k.startswith("train.") for k in exp), "export-model kept the trained generator"
+for k in plain:
+    if k.startswith("discriminator.") or k.startswith("optimizer."):
+        assert np.array_equal(ema[k], plain[k]), k + " differs"
+PYEOF
+train-gan -q "${TINY[@]}" -o ema-half.st --epochs 1 --g-ema 0.9 --log ema-half.tsv --checkpoint-every 1
+train-gan -q "${TINY[@]}" -o ema-half.st --epochs 2 --log ema-half.tsv --checkpoint-every 1 --resume
+same_model ema.st ema-half.st
+# The formula, to the bit: one minibatch an epoch (batch 128 of 200 images), so the checkpoint of
+# epoch 2 holds avg2 = d2 avg1 + (1 - d2) G2 at update t = 2, d2 = min(0.2, 3/12) = 0.2 (the
+# decay reached; at t = 1 the warm-up's 2/11 ruled), in float32 as the backends compute it.
+ONE=(--images im.t2i --embeddings emb.t2i --ngf 4 --ndf 4 --z-dim 10 --proj-dim 8 --batch 128 --backend cpu --threads 1 --seed 3)
+train-gan -q "${ONE[@]}" -o one.st --epochs 1 --g-ema 0.2
+cp one.st one-1.st
+train-gan -q "${ONE[@]}" -o one.st --epochs 2 --resume
+"$PY" - <<'PYEOF' || fail "the generator average's formula"
+import numpy as np
+from t2i_stream import load_safetensors
+def tensors(path):
+    return load_safetensors(path)[1]
+e1, e2 = tensors("one-1.st"), tensors("one.st")
+assert e2["optimizer.generator.step"] == 2, e2["optimizer.generator.step"]
+d = 0.2
+for k in e1:
+    if not k.startswith("generator."):
+        continue
+    if k.endswith("num_batches_tracked"):
+        assert e2[k] == e2["train." + k], k
+        continue
+    want = np.float32(d) * e1[k] + np.float32(1.0 - d) * e2["train." + k]
+    assert want.dtype == np.float32 and np.array_equal(e2[k], want), k + ": not d avg1 + (1 - d) G2"
+PYEOF
+# A checkpoint that says it averages but lacks the trained generator: one line, exit 2.
+"$PY" - <<'PYEOF' || fail "making a checkpoint without train.generator"
+import json, struct
+raw = open("one-1.st", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+keep, parts, off = {"__metadata__": head.pop("__metadata__")}, [], 0
+for k, v in head.items():
+    if k.startswith("train.generator."):
+        continue
+    seg = raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+    keep[k] = dict(v, data_offsets=[off, off + len(seg)])
+    parts.append(seg)
+    off += len(seg)
+text = json.dumps(keep, separators=(",", ":")).encode()
+text += b" " * (-len(text) % 8)
+open("nogen.st", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
+PYEOF
+expect_exit 2 train-gan -q "${ONE[@]}" -o nogen.st --epochs 2 --resume
+grep -q "nogen.st: train.g_ema is 0.2 but it holds no train.generator.\* (the generator being trained, beside its average); not a train-gan checkpoint to resume" "$TMP/err" \
+  || fail "no train.generator: $(cat "$TMP/err")"
+tensor-select -q --sample 2 --seed 1 < emb.t2i > two.t2i
+generate -q -m ema.st -n 2 --seed 1 --backend cpu --threads 1 two.t2i > ema-s.t2i
+generate -q -m plain2.st -n 2 --seed 1 --backend cpu --threads 1 two.t2i > plain-s.t2i
+cmp -s ema-s.t2i plain-s.t2i && fail "generate drew the same samples from the average as from the trained generator"
+for bad in 1 -0.1 1.5; do
+  expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema "$bad"
+  grep -q -- "--g-ema $bad: expected a number in \[0, 1) (0: off)" "$TMP/err" || fail "--g-ema $bad: $(cat "$TMP/err")"
+done
+pass "--g-ema: recorded, training untouched, the average stored as the generator (export-model, generate), resume keeps it (same bytes), bad values refused"
 
 # --- divergence: a clear stop, exit 3, no checkpoint written.
 expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30

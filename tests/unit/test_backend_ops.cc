@@ -27,6 +27,7 @@
 #include "nn/backend.h"
 #include "backend_skip.h"
 #include "nn/cuda_backend.h"
+#include "nn/params.h"
 #include "nn/ref_backend.h"
 
 namespace t2i::nn {
@@ -651,6 +652,23 @@ OpCase rmsprop_case() {
           }};
 }
 
+// The generator average: three updates of decays train-gan's warm-up gives, then one into a view
+// of a flat block (the guards around it untouched).
+OpCase ema_case() {
+  return {"ema_three_steps", [](Backend& be, Outputs& out) {
+            Rec rec{be, out};
+            Gen g;
+            const i64 n = 70001;
+            Array avg = put(be, {n}, g.randn(n));
+            for (double decay : {2.0 / 11.0, 0.999, 0.5}) be.ema_step(decay, avg, put(be, {n}, g.randn(n)));
+            rec("avg", avg);
+            Flat fa = put_view(be, {n}, g.randn(n), 3);
+            be.ema_step(0.9, fa.view, put(be, {n}, g.randn(n)));
+            rec("avg_view", fa.view);
+            expect_guards(be, fa, n);
+          }};
+}
+
 // ---- Text-encoder ops ----------------------------------------------------------------------
 // Max pooling over time: two passes through one op with their own saved state (the second on
 // another input size), backward in reverse order, twice into the same dx.
@@ -917,6 +935,7 @@ std::vector<OpCase> all_cases() {
   c.push_back(shift_cutout_case("shift_cutout_no_square", 2, 3, 9, 0, false));
   c.push_back(adam_case());
   c.push_back(rmsprop_case());
+  c.push_back(ema_case());
 
   c.push_back(maxpool_case("maxpool1d_k3s3_t11", 2, 5, 11, 3, 3));
   c.push_back(maxpool_case("maxpool1d_k3s3_t201_c17", 3, 17, 201, 3, 3));
@@ -1108,6 +1127,53 @@ TEST_P(RoundTrip, FillKeepsLayoutSoCopiesSeeIt) {
 
 // The bias contract: b (and db) are given exactly when the spec has a bias; anything else is a
 // RuntimeError on every backend, never a silently dropped bias.
+// The generator average of train-gan --g-ema: the warm-up of the decay, and ParamSet::average_from
+// over parameters, batch-norm buffers and counters, on the reference and the cpu backend.
+TEST(ParamAverage, WarmUpDecay) {
+  EXPECT_DOUBLE_EQ(ema_decay(0.999, 1), 2.0 / 11.0);
+  EXPECT_DOUBLE_EQ(ema_decay(0.999, 90), 91.0 / 100.0);
+  EXPECT_DOUBLE_EQ(ema_decay(0.999, 100000), 0.999);
+  EXPECT_DOUBLE_EQ(ema_decay(0.5, 1), 2.0 / 11.0);
+  EXPECT_DOUBLE_EQ(ema_decay(0.5, 8), 0.5);
+}
+
+TEST(ParamAverage, AverageFromParamsBuffersCounters) {
+  for (auto make : {make_ref_backend, make_cpu_backend}) {
+    auto be = make();
+    auto layout = [&](ParamSet& ps) {
+      ps.add_param("w", {2, 3}, Init::kNormal002);
+      ps.add_buffer("mean", {2}, Init::kZeros);
+      ps.add_counter("n");
+      ps.allocate(*be);
+    };
+    ParamSet avg, g;
+    layout(avg);
+    layout(g);
+    g.init(7);
+    const Floats w0{1, -2, 3, 0.5f, 0, 8}, m0{4, -4}, w1{3, 2, -1, 0.5f, 1, 0}, m1{0, 4};
+    be->upload(w0.data(), g.param("w"));
+    be->upload(m0.data(), g.buffer("mean"));
+    g.counter("n") = 5;
+    const auto v0 = avg.version();
+    avg.average_from(g, 0.0);  // a copy
+    EXPECT_EQ(to_vector(*be, avg.param("w")), w0) << be->name();
+    EXPECT_EQ(to_vector(*be, avg.buffer("mean")), m0) << be->name();
+    EXPECT_EQ(avg.counter("n"), 5) << be->name();
+    EXPECT_NE(avg.version(), v0) << be->name() << ": backends would keep converted copies of the old weights";
+    be->upload(w1.data(), g.param("w"));
+    be->upload(m1.data(), g.buffer("mean"));
+    g.counter("n") = 6;
+    avg.average_from(g, 0.75);  // 0.75 old + 0.25 new, exact in binary
+    EXPECT_EQ(to_vector(*be, avg.param("w")), (Floats{1.5f, -1, 2, 0.5f, 0.25f, 6})) << be->name();
+    EXPECT_EQ(to_vector(*be, avg.buffer("mean")), (Floats{3, -2})) << be->name();
+    EXPECT_EQ(avg.counter("n"), 6) << be->name();
+    ParamSet other;
+    other.add_param("w", {3, 3}, Init::kZeros);
+    other.allocate(*be);
+    EXPECT_THROW(avg.average_from(other, 0.5), RuntimeError) << be->name();
+  }
+}
+
 TEST(ConvBias, ArgumentsThatDisagreeWithSpecAreRefused) {
   for (bool spec_bias : {false, true}) {
     for (const char* name : {"ref", "cpu", "cuda"}) {

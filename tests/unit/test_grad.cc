@@ -796,6 +796,24 @@ TEST(Optimiser, AdamTwoSteps) {
   for (int i = 0; i < 3; ++i) expect_rel(pf[i], p2[i], 1e-6, i);
 }
 
+// The generator average, decay 0.75: avg {1, -2} with x {3, 0} twice gives {1.5, -1.5}, then
+// {1.875, -1.125}; decay 0 copies x, decay 1 keeps avg.
+TEST(Optimiser, EmaSteps) {
+  Vec avg{1.0, -2.0};
+  const Vec x{3.0, 0.0};
+  ema_step(0.75, 2, avg.data(), x.data());
+  expect_rel(avg[0], 1.5, 1e-15, 0);
+  expect_rel(avg[1], -1.5, 1e-15, 1);
+  ema_step(0.75, 2, avg.data(), x.data());
+  expect_rel(avg[0], 1.875, 1e-15, 0);
+  expect_rel(avg[1], -1.125, 1e-15, 1);
+  std::vector<float> f{0.5f, 7.0f}, y{-1.0f, 2.0f};
+  ema_step(1.0, 2, f.data(), y.data());
+  EXPECT_EQ(f, (std::vector<float>{0.5f, 7.0f}));
+  ema_step(0.0, 2, f.data(), y.data());
+  EXPECT_EQ(f, y);
+}
+
 // RMSprop, lr 0.01, alpha 0.99, eps 1e-8, PyTorch's rule (no centring, no momentum):
 //   v = alpha v + (1 - alpha) g^2, p -= lr g / (sqrt(v) + eps).
 // Element 0: p 1, g 0.5 then -0.25. Step 1: v 0.0025, p = 1 - 0.005 / (0.05 + 1e-8)
