@@ -17,6 +17,9 @@ tail -n +2 "$TMP/table" | awk -F'\t' 'NF != 10 { exit 1 } { for (i = 3; i <= 8; 
 info=$(tensor-info "$TMP/p/gan-3.st")
 grep -qP '^# metadata\ttrain\.epoch\t3$' <<< "$info" || fail "gan-3.st epoch"
 grep -P '^# metadata\ttrain\.commands\t' <<< "$info" | grep -q -- '--ngf 8 .*--resume' || fail "gan-3.st: not resumed with the options"
+# The losses of every minibatch of the three epochs, one log across the chunks.
+awk -F'\t' 'NR > 1 { if ($3 != NR - 1) exit 1; e = $1 } END { if (e != 3) exit 1 }' "$TMP/p/gan-losses.tsv" \
+  || fail "gan-losses.tsv: not every minibatch of the 3 epochs"
 # --eval: both chunks scored on the unseen classes, figures in range, the same real ceiling in
 # every row; the samples are 4 of each of the 6 + 6 drawn keys; the judge took its options.
 [ "$(tail -n +2 "$TMP/p/eval.tsv" | cut -f1 | tr '\n' ' ')" = "2 3 " ] || fail "epochs scored: $(cat "$TMP/p/eval.tsv")"
