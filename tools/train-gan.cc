@@ -138,10 +138,52 @@ void sample_embedding(const Data& d, const ImageEntry& im, int k, Rng& rng, floa
   for (std::size_t j = 0; j < e; ++j) out[j] = static_cast<float>(sum[j] / double(take));
 }
 
-// An image of another class than cls.
-const ImageEntry& other_class_image(const Data& d, int cls, Rng& rng) {
-  int c = rng.below(static_cast<int>(d.classes.size()) - 1);
-  if (c >= cls) ++c;
+// For each class, the k other classes whose mean caption embedding (the rows as training uses
+// them) is nearest by cosine, nearest first; ties go to the lower class index. The mean of a
+// class is over every caption row of its images, in double precision, so a resumed run finds
+// the same lists.
+std::vector<std::vector<int>> nearest_classes(const Data& d, int k) {
+  const std::size_t nc = d.classes.size(), e = static_cast<std::size_t>(d.emb_dim);
+  std::vector<double> mean(nc * e, 0.0);
+  for (std::size_t c = 0; c < nc; ++c) {
+    double* m = mean.data() + c * e;
+    for (std::size_t i : d.by_class[c])
+      for (std::size_t r : d.images[i].embs) {
+        const float* row = d.emb.data() + r * e;
+        for (std::size_t j = 0; j < e; ++j) m[j] += row[j];
+      }
+    double norm = 0;
+    for (std::size_t j = 0; j < e; ++j) norm += m[j] * m[j];
+    norm = std::sqrt(norm);
+    for (std::size_t j = 0; j < e; ++j) m[j] = norm > 0 ? m[j] / norm : 0.0;
+  }
+  std::vector<std::vector<int>> out(nc);
+  std::vector<std::pair<double, int>> sims;
+  for (std::size_t a = 0; a < nc; ++a) {
+    sims.clear();
+    for (std::size_t b = 0; b < nc; ++b) {
+      if (b == a) continue;
+      double s = 0;
+      for (std::size_t j = 0; j < e; ++j) s += mean[a * e + j] * mean[b * e + j];
+      sims.emplace_back(-s, static_cast<int>(b));
+    }
+    std::partial_sort(sims.begin(), sims.begin() + k, sims.end());
+    for (int i = 0; i < k; ++i) out[a].push_back(sims[static_cast<std::size_t>(i)].second);
+  }
+  return out;
+}
+
+// An image of another class than cls: of any other class, or (near given, --wrong-near) of one
+// of cls's nearest classes.
+const ImageEntry& other_class_image(const Data& d, int cls, const std::vector<std::vector<int>>* near, Rng& rng) {
+  int c;
+  if (near) {
+    const std::vector<int>& v = (*near)[static_cast<std::size_t>(cls)];
+    c = v[static_cast<std::size_t>(rng.below(static_cast<int>(v.size())))];
+  } else {
+    c = rng.below(static_cast<int>(d.classes.size()) - 1);
+    if (c >= cls) ++c;
+  }
   const auto& v = d.by_class[static_cast<std::size_t>(c)];
   return d.images[v[static_cast<std::size_t>(rng.below(static_cast<int>(v.size())))]];
 }
@@ -199,9 +241,10 @@ int main(int argc, char** argv) {
   std::string images_path, emb_path, out_path, variant_text = "int-cls", wrong = "image", arch_text = "plain",
                                                samples_png, log_path, emb_norm_text = "standardize", augment_text = "none", ms_image = "blocks";
   int epochs = 600, batch = 64, checkpoint_every = 10, lr_halve_every = 100, captions_per_image = 4, crop = 64,
-      samples_every = 0, ms_pool = 1;
+      samples_every = 0, ms_pool = 1, wrong_near = 0;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
-  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0, g_ema = 0.0;
+  double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0, g_ema = 0.0,
+         text_weight = 0.0;
   bool resume = false, no_flip = false;
   cli.options().add_options()
       ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= --crop, keyed class/name")
@@ -209,6 +252,7 @@ int main(int argc, char** argv) {
       ("output,o", po::value(&out_path), "the GAN checkpoint to write (safetensors, with Adam states)")
       ("variant", po::value(&variant_text)->default_value(variant_text), "gan, cls (matching-aware D), int (manifold interpolation) or int-cls")
       ("wrong", po::value(&wrong)->default_value(wrong), "the cls variants' mismatching pair: image (a real image of another class with the right text, the authors' code) or text (the real image with another class's text, Algorithm 1)")
+      ("wrong-near", po::value(&wrong_near)->default_value(wrong_near), "draw the cls variants' wrong pair from the K classes nearest the right one (cosine of the classes' mean caption embeddings, as training sees them; not in the paper): hard negatives, so that D must match more of the caption than its most visible colour, and G with it; 0: from any other class (the paper)")
       ("arch", po::value(&arch_text)->default_value(arch_text), "plain (the paper's nets) or v2 (the authors' deeper nets)")
       ("ngf", po::value(&ngf)->default_value(ngf), "generator width")
       ("ndf", po::value(&ndf)->default_value(ndf), "discriminator width")
@@ -227,6 +271,7 @@ int main(int argc, char** argv) {
       ("ms-pool", po::value(&ms_pool)->default_value(ms_pool), "the mode-seeking term's image distance on the means of P x P pixel blocks (P divides 64): samples pay for coarse content (layout, colours) that does not move with the noise, not for pixel noise; 1: on the pixels, as MSGAN")
       ("augment", po::value(&augment_text)->default_value(augment_text), "DiffAugment (Zhao et al. 2020, not in the paper) of every image D sees, real and generated, with the gradient through it: translation (shifts up to 8 pixels, zero fill), cutout (a 32 x 32 square zeroed) or translation,cutout; none: D sees the images as they are (the paper)")
       ("g-ema", po::value(&g_ema)->default_value(g_ema), "keep a running average of the generator's weights and batch-norm statistics (Yazici et al. 2019, not in the paper): after every generator update avg = d avg + (1 - d) G, d = min(DECAY, (1 + t) / (10 + t)) at update t; the checkpoint's generator, which generate, invert-style and export-model run, is the average, and the samples grid shows it; e.g. 0.999; 0: off (the paper)")
+      ("text-head", po::value(&text_weight)->default_value(text_weight), "give D a text head (not in the paper): a linear map from its pooled 4 x 4 features to the caption embedding, trained on the real images with weight W times the mean squared error to their captions' embedding; G pays W times the same error on its samples, so that every part the embedding describes is asked of every sample, not only what tells a mismatched pair apart; e.g. 1; 0: none (the paper)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
@@ -251,11 +296,13 @@ int main(int argc, char** argv) {
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
     if (!(ms_weight >= 0 && ms_weight <= 1e3)) fail<UsageError>("--ms-weight {}: expected a number in [0, 1000]", ms_weight);
     if (!(g_ema >= 0 && g_ema < 1)) fail<UsageError>("--g-ema {}: expected a number in [0, 1) (0: off)", g_ema);
+    if (!(text_weight >= 0 && text_weight <= 1e3)) fail<UsageError>("--text-head {}: expected a number in [0, 1000] (0: none)", text_weight);
     if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
       fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);
     if (ms_image != "blocks" && ms_image != "edges") fail<UsageError>("--ms-image '{}': expected blocks or edges", ms_image);
     if (ms_image == "edges" && ms_pool == 64) fail<UsageError>("--ms-image edges needs at least two blocks in a row: --ms-pool 32 or less");
     if (wrong != "image" && wrong != "text") fail<UsageError>("--wrong {}: expected image or text", wrong);
+    if (wrong_near < 0) fail<UsageError>("--wrong-near {}: expected 0 or more (0: any other class)", wrong_near);
     Augment augment = parse_augment(augment_text);
     if (!augment.valid) fail<UsageError>("--augment {}: expected none, translation, cutout or translation,cutout", augment_text);
     if (emb_norm_text != "standardize" && emb_norm_text != "none")
@@ -303,6 +350,8 @@ int main(int argc, char** argv) {
         ms_image = ck->metadata.count("train.ms_image") ? ck->meta("train.ms_image") : "blocks";
         augment = parse_augment(ck->metadata.count("train.augment") ? ck->meta("train.augment") : "none");
         g_ema = ck->metadata.count("train.g_ema") ? std::stod(ck->meta("train.g_ema")) : 0.0;
+        wrong_near = ck->metadata.count("train.wrong_near") ? std::stoi(ck->meta("train.wrong_near")) : 0;
+        text_weight = ck->metadata.count("train.text_weight") ? std::stod(ck->meta("train.text_weight")) : 0.0;
         captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
         // Checkpoints from before the option: the embeddings went in as they were.
         emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
@@ -318,13 +367,18 @@ int main(int argc, char** argv) {
       // The checkpoint's settings pass the checks the options do.
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
-          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) || !(g_ema >= 0 && g_ema < 1) ||
+          !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) || !(g_ema >= 0 && g_ema < 1) || wrong_near < 0 ||
+          !(text_weight >= 0 && text_weight <= 1e3) ||
           ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || (ms_image != "blocks" && ms_image != "edges") ||
           (ms_image == "edges" && ms_pool == 64) || !augment.valid || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
           crop < 64 || crop > 4096 || !std::isfinite(part_d) || !std::isfinite(part_g))
         fail<InputError>("{}: its train.* metadata holds settings out of range; not a train-gan checkpoint to resume",
                          out_path);
+      if ((static_cast<float>(text_weight) > 0) != cfg.d_text_head)
+        fail<InputError>("{}: train.text_weight is {} but the discriminator {} (d_text_head {}); not a train-gan "
+                         "checkpoint to resume", out_path, text_weight, cfg.d_text_head ? "has a text head" : "has none",
+                         cfg.d_text_head ? 1 : 0);
       if (start_epoch >= epochs) {
         log::info("{} has {} epochs already; nothing to do", out_path, start_epoch);
         return 0;
@@ -333,6 +387,7 @@ int main(int argc, char** argv) {
     } else {
       cfg.arch = nn::arch_from_name(arch_text);
       cfg.ngf = ngf, cfg.ndf = ndf, cfg.z_dim = z_dim, cfg.proj_dim = proj_dim;
+      cfg.d_text_head = static_cast<float>(text_weight) > 0;  // as the step sees the weight
     }
     nn::GanStepOptions step_opt = nn::variant_options(variant, static_cast<float>(cls_weight),
                                                       static_cast<float>(interp_weight),
@@ -342,6 +397,7 @@ int main(int argc, char** argv) {
     step_opt.ms_edges = ms_image == "edges";
     step_opt.aug_shift = augment.translation ? kAugShift : 0;
     step_opt.aug_cut = augment.cutout ? kAugCut : 0;
+    step_opt.text_weight = static_cast<float>(text_weight);
     const bool use_wrong = step_opt.cls_weight != 0.0f, use_interp = step_opt.interp_weight != 0.0f,
                use_ms = step_opt.ms_weight != 0.0f;
 
@@ -368,6 +424,12 @@ int main(int argc, char** argv) {
     if (use_wrong && data.classes.size() < 2)
       fail<InputError>("{}: all images are of one class; --variant {} needs a wrong pair from another class", images_path,
                        nn::variant_name(variant));
+    if (use_wrong && wrong_near >= static_cast<int>(data.classes.size()))
+      fail<InputError>("{}: --wrong-near {} needs more classes than that; the data has {} (at most {})", images_path,
+                       wrong_near, data.classes.size(), data.classes.size() - 1);
+    // After the standardisation: the neighbours of the embeddings D sees.
+    const std::vector<std::vector<int>> near = use_wrong && wrong_near > 0 ? nearest_classes(data, wrong_near)
+                                                                             : std::vector<std::vector<int>>{};
     for (const ImageEntry& im : data.images) check_image(images, im.key, crop);  // fail early, naming the record
     const std::size_t steps = nimages / static_cast<std::size_t>(batch);
     if (resume && ck_steps != std::to_string(steps)) {
@@ -415,7 +477,7 @@ int main(int argc, char** argv) {
     log::info("{} images ({} captions, {} classes), emb_dim {}; variant {}{}, batch {}, {} minibatches an epoch, "
               "epochs {} to {}, backend {}",
               nimages, data.captions, data.classes.size(), data.emb_dim, nn::variant_name(variant),
-              use_wrong ? fmt::format(" (wrong {})", wrong) : "", batch, steps, start_epoch + 1, epochs, be->name());
+              use_wrong ? fmt::format(" (wrong {}{})", wrong, wrong_near > 0 ? fmt::format(" of the {} nearest classes", wrong_near) : "") : "", batch, steps, start_epoch + 1, epochs, be->name());
     if (g_avg) log::info("generator average: decay {} (the checkpoint's generator and the samples are the average)", g_ema);
 
     // The fixed sample set: the mean embeddings (over all captions) of up to 8 images, the first
@@ -489,11 +551,14 @@ int main(int argc, char** argv) {
             fail<InputError>("{}: line '{}': the third column is not a step number; not a train-gan log", log_path,
                              line.substr(0, 80));
           if (std::stoull(step_text) > start_global) continue;
-          // Rows of logs from before the ms_ratio column get it, as NA: one column count throughout.
-          kept += std::count(line.begin(), line.end(), '\t') == 9 ? line + "\tNA\n" : line + "\n";
+          // Rows of logs from before the ms_ratio or text_* columns get them, as NA: one column
+          // count throughout.
+          std::string row = line;
+          for (auto tabs = std::count(row.begin(), row.end(), '\t'); tabs < 12; ++tabs) row += "\tNA";
+          kept += row + "\n";
         }
       }
-      kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\tms_ratio\n" + kept;
+      kept = "epoch\titer\tstep\tloss_d\tloss_g\ts_r\ts_w\ts_f\ts_g\ts_i\tms_ratio\ttext_real\ttext_fake\n" + kept;
       log_file = std::fopen(log_path.c_str(), "w");
       if (!log_file) fail<RuntimeError>("{}: cannot write: {}", log_path, errno_text());
       std::fputs(kept.c_str(), log_file);
@@ -540,6 +605,8 @@ int main(int argc, char** argv) {
           {"train.embeddings", emb_path},
           {"train.embedding_norm", emb_norm_text},
           {"train.g_ema", fmt::format("{:.17g}", g_ema)},
+          {"train.wrong_near", std::to_string(wrong_near)},
+          {"train.text_weight", fmt::format("{:.17g}", text_weight)},
       };
       nn::save_gan(out_path, g_avg ? *g_avg : g, d, &step.opt_g(), &step.opt_d(), meta, emb_norm, g_avg ? &g : nullptr);
       saved_epoch = epoch, saved_iter = iter;
@@ -578,7 +645,7 @@ int main(int argc, char** argv) {
           crop_to_floats(t, crop, ox, oy, flip, x.span<float>().data() + std::size_t(b) * img);
           sample_embedding(data, im, captions_per_image, rng, h.span<float>().data() + std::size_t(b) * e);
           if (use_wrong) {
-            const ImageEntry& other = other_class_image(data, im.cls, rng);
+            const ImageEntry& other = other_class_image(data, im.cls, near.empty() ? nullptr : &near, rng);
             if (wrong == "image") {
               Tensor tw = images.get(other.key);
               const std::int64_t wroom = tw.shape()[2] - crop + 1;
@@ -634,15 +701,18 @@ int main(int argc, char** argv) {
                      sf = mean_sigmoid(*be, step.logits(2)), sg = mean_sigmoid(*be, step.logits(3)),
                      si = mean_sigmoid(*be, step.logits(4)), ms = step.ms_ratio();
         if (log_file) {
-          fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1,
+          auto num = [](float v) { return std::isnan(v) ? std::string("NA") : fmt::format("{:.6g}", v); };
+          fmt::print(log_file, "{}\t{}\t{}\t{:.9g}\t{:.9g}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", epoch + 1, s + 1, global + 1,
                      loss_d, loss_g, score_text(sr), score_text(sw), score_text(sf), score_text(sg), score_text(si),
-                     std::isnan(ms) ? std::string("NA") : fmt::format("{:.6g}", ms));
+                     num(ms), num(step.text_error_real()), num(step.text_error_fake()));
           std::fflush(log_file);  // tail -f works, and a killed run keeps every line it logged
         }
         progress.add();
-        progress.set_status(fmt::format("epoch {} D {:.4f} G {:.4f} s_r {:.3f} s_w {} s_f {:.3f}{}", epoch + 1, loss_d,
+        progress.set_status(fmt::format("epoch {} D {:.4f} G {:.4f} s_r {:.3f} s_w {} s_f {:.3f}{}{}", epoch + 1, loss_d,
                                         loss_g, sr, std::isnan(sw) ? "-" : fmt::format("{:.3f}", sw), sf,
-                                        use_ms ? fmt::format(" ms_ratio {:.3f}", ms) : std::string()));
+                                        use_ms ? fmt::format(" ms_ratio {:.3f}", ms) : std::string(),
+                                        step.uses_text_head() ? fmt::format(" text {:.3f}/{:.3f}", step.text_error_real(),
+                                                                            step.text_error_fake()) : std::string()));
       }
       losses_d.push_back(part_d / double(steps));
       losses_g.push_back(part_g / double(steps));

@@ -215,7 +215,9 @@ class Backend {
   // Losses over plain arrays; return the loss and write the gradient (if dz non-null).
   // logits and targets [N]; weights [N] or null; mean over N.
   virtual float bce_with_logits(const Array& z, const Array& t, const Array* w, Array* dz) = 0;
-  virtual float mse(const Array& a, const Array& b, Array* da) = 0;
+  // mean (a - b)^2; da, when given, receives grad_scale * 2 (a - b) / numel.
+  virtual float mse(const Array& a, const Array& b, Array* da, float grad_scale) = 0;
+  float mse(const Array& a, const Array& b, Array* da) { return mse(a, b, da, 1.0f); }
   // mean |a - b| over all elements (a and b of one shape); da, when given, receives
   // grad_scale * sign(a - b) / numel (the mode-seeking term's gradient, scaled by the caller).
   virtual float mean_abs_diff(const Array& a, const Array& b, float grad_scale, Array* da) = 0;

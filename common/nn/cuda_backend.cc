@@ -664,11 +664,12 @@ class CudaBackend : public Backend {
     for (float v : h) loss += v;
     return loss / float(N);
   }
-  float mse(const Array& a, const Array& b, Array* da) override {
+  using Backend::mse;
+  float mse(const Array& a, const Array& b, Array* da, float grad_scale) override {
     if (da) c_->ensure(*da, a.shape);
     const i64 n = a.numel();
     auto terms = c_->scratch(n);
-    CK(cuk::mse_terms(n, ptr(a), ptr(b), terms.f(), da ? ptr(*da) : nullptr, c_->stream));
+    CK(cuk::mse_terms(n, ptr(a), ptr(b), grad_scale, terms.f(), da ? ptr(*da) : nullptr, c_->stream));
     return static_cast<float>(c_->sum(terms.f(), n) / double(n));
   }
   void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) override {

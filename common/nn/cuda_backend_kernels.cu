@@ -385,11 +385,11 @@ __global__ void k_bce(i64 N, const float* z, const float* t, const float* w, flo
   }
 }
 
-__global__ void k_mse(i64 n, const float* a, const float* b, float* terms, float* da) {
+__global__ void k_mse(i64 n, const float* a, const float* b, float g, float* terms, float* da) {
   T2I_GRID_STRIDE(i, n) {
     const float d = a[i] - b[i];
     terms[i] = d * d;
-    if (da) da[i] = 2.0f * d / float(n);
+    if (da) da[i] = g * (2.0f * d / float(n));
   }
 }
 
@@ -613,8 +613,8 @@ cudaError_t normalize_rows_backward(i64 N, i64 D, float scale, const float* x, c
 cudaError_t bce_terms(i64 N, const float* z, const float* t, const float* w, float* terms, float* dz, cudaStream_t s) {
   T2I_LAUNCH(k_bce, N, N, z, t, w, terms, dz);
 }
-cudaError_t mse_terms(i64 n, const float* a, const float* b, float* terms, float* da, cudaStream_t s) {
-  T2I_LAUNCH(k_mse, n, n, a, b, terms, da);
+cudaError_t mse_terms(i64 n, const float* a, const float* b, float g, float* terms, float* da, cudaStream_t s) {
+  T2I_LAUNCH(k_mse, n, n, a, b, g, terms, da);
 }
 cudaError_t abs_diff_terms(i64 n, const float* a, const float* b, float g, float* terms, float* da, cudaStream_t s) {
   T2I_LAUNCH(k_abs_diff, n, n, a, b, g, terms, da);

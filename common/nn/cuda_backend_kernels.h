@@ -74,7 +74,7 @@ cudaError_t normalize_rows_backward(i64 N, i64 D, float scale, const float* x, c
 
 // Per-element loss terms into `terms` (summed by the host in ref's order), gradients into dz/da.
 cudaError_t bce_terms(i64 N, const float* z, const float* t, const float* w, float* terms, float* dz, cudaStream_t s);
-cudaError_t mse_terms(i64 n, const float* a, const float* b, float* terms, float* da, cudaStream_t s);
+cudaError_t mse_terms(i64 n, const float* a, const float* b, float g, float* terms, float* da, cudaStream_t s);
 // terms[i] = |a - b|, da[i] = g * sign(a - b) (0 where equal); da may be null.
 cudaError_t abs_diff_terms(i64 n, const float* a, const float* b, float g, float* terms, float* da, cudaStream_t s);
 // partial[i] (nblocks doubles) = sums over a grid-stride split of x; returns the block count used.

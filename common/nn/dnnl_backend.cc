@@ -1000,10 +1000,11 @@ class DnnlBackend : public Backend {
     if (dz) ensure(*dz, z.shape, plain_md(z.shape));
     return ref::bce_with_logits(z.numel(), plain(z, loss_buf_), data(t), w ? data(*w) : nullptr, dz ? data(*dz) : nullptr);
   }
-  float mse(const Array& a, const Array& b, Array* da) override {
+  using Backend::mse;
+  float mse(const Array& a, const Array& b, Array* da, float grad_scale) override {
     if (da) ensure(*da, a.shape, plain_md(a.shape));
     memory bbuf;
-    return ref::mse(a.numel(), plain(a, loss_buf_), plain(b, bbuf), da ? data(*da) : nullptr);
+    return ref::mse(a.numel(), plain(a, loss_buf_), plain(b, bbuf), da ? data(*da) : nullptr, grad_scale);
   }
   // Images of at most N x 3 x 64 x 64: a gather loop on plain layouts.
   void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) override {

@@ -1,5 +1,7 @@
 #include "nn/gan.h"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "error.h"
@@ -31,12 +33,14 @@ Arch arch_from_name(const std::string& name) {
 const char* arch_name(Arch a) { return a == Arch::kPlain ? "plain" : "v2"; }
 
 std::map<std::string, std::string> GanConfig::to_metadata() const {
-  return {{"arch", arch_name(arch)},
+  std::map<std::string, std::string> m = {{"arch", arch_name(arch)},
           {"z_dim", std::to_string(z_dim)},
           {"emb_dim", std::to_string(emb_dim)},
           {"proj_dim", std::to_string(proj_dim)},
           {"ngf", std::to_string(ngf)},
           {"ndf", std::to_string(ndf)}};
+  if (d_text_head) m["d_text_head"] = "1";  // absent: no head, as before the option
+  return m;
 }
 
 GanConfig GanConfig::from_metadata(const std::map<std::string, std::string>& meta) {
@@ -60,6 +64,13 @@ GanConfig GanConfig::from_metadata(const std::map<std::string, std::string>& met
   c.arch = arch_from_name(get("arch"));
   c.z_dim = num("z_dim"), c.emb_dim = num("emb_dim"), c.proj_dim = num("proj_dim");
   c.ngf = num("ngf"), c.ndf = num("ndf");
+  // Checkpoints from before the option have no text head.
+  auto head = meta.find("d_text_head");
+  if (head != meta.end()) {
+    if (head->second != "0" && head->second != "1")
+      fail<InputError>("checkpoint metadata 'd_text_head' is '{}', expected 0 or 1", head->second);
+    c.d_text_head = head->second == "1";
+  }
   return c;
 }
 
@@ -189,7 +200,8 @@ Discriminator::Discriminator(const GanConfig& c)
       res3_(c.arch == Arch::kV2 ? std::make_unique<ResBlock>(ps_, "res3", 8 * c.ndf, Act::kLeakyRelu, kSlope) : nullptr),
       fc_(ps_, "fc", c.emb_dim, c.proj_dim),
       fc_bn_(ps_, "fc_bn", c.proj_dim),
-      fc_act_(Act::kLeakyRelu, kSlope) {}
+      fc_act_(Act::kLeakyRelu, kSlope),
+      aux_(c.d_text_head ? std::make_unique<Linear>(ps_, "aux", 8 * c.ndf, c.emb_dim) : nullptr) {}
 
 void Discriminator::bind(Backend& be) {
   be_ = &be;
@@ -200,6 +212,7 @@ void Discriminator::bind(Backend& be) {
   for (Activation* a : {&act0_, &act1_, &act2_, &act3_, &act4_, &fc_act_}) a->bind(be);
   if (res3_) res3_->bind(be);
   fc_.bind(be);
+  if (aux_) aux_->bind(be);
 }
 
 const Array& Discriminator::forward(int pass, const Array& image, const Array& emb, bool training) {
@@ -209,6 +222,7 @@ const Array& Discriminator::forward(int pass, const Array& image, const Array& e
   a = &act2_.forward(pass, bn2_.forward(pass, conv2_.forward(pass, *a), training));
   a = &bn3_.forward(pass, conv3_.forward(pass, *a), training);
   a = res3_ ? &res3_->forward(pass, *a, training) : &act3_.forward(pass, *a);
+  if (aux_) be_->replicate_backward(*a, s.pooled);  // the sum over positions
   const Array& t = fc_act_.forward(pass, fc_bn_.forward(pass, fc_.forward(pass, emb), training));
   be_->replicate(t, a->dim(2), a->dim(3), s.rep);
   be_->concat(*a, s.rep, s.joint);
@@ -218,7 +232,13 @@ const Array& Discriminator::forward(int pass, const Array& image, const Array& e
   return s.logits;
 }
 
-const Array& Discriminator::backward(int pass, const Array& dlogits, bool need_dimage, bool param_grads) {
+const Array& Discriminator::text(int pass) {
+  if (!aux_) throw std::logic_error("Discriminator::text: the discriminator has no text head");
+  return aux_->forward(pass, slots_[pass].pooled);
+}
+
+const Array& Discriminator::backward(int pass, const Array& dlogits, bool need_dimage, bool param_grads,
+                                     const Array* dtext) {
   Slot& s = slots_[pass];
   const bool pg = param_grads;
   s.dlogits4 = be_->reshape(dlogits, {dlogits.dim(0), 1, 1, 1});
@@ -229,7 +249,15 @@ const Array& Discriminator::backward(int pass, const Array& dlogits, bool need_d
     be_->replicate_backward(s.drep, s.dt);
     fc_.backward(pass, fc_bn_.backward(pass, fc_act_.backward(pass, s.dt), pg), /*need_dx=*/false, pg);
   }
-  d = res3_ ? &res3_->backward(pass, s.dfeat, pg) : &act3_.backward(pass, s.dfeat);
+  const Array* dfeat = &s.dfeat;
+  if (dtext) {
+    if (!aux_) throw std::logic_error("Discriminator::backward: a text gradient without a text head");
+    const Array& dpooled = aux_->backward(pass, *dtext, /*need_dx=*/true, pg);
+    be_->replicate(dpooled, s.dfeat.dim(2), s.dfeat.dim(3), s.dpooled_rep);
+    be_->add(s.dfeat, s.dpooled_rep, s.dfeat_sum);
+    dfeat = &s.dfeat_sum;
+  }
+  d = res3_ ? &res3_->backward(pass, *dfeat, pg) : &act3_.backward(pass, *dfeat);
   d = &conv3_.backward(pass, bn3_.backward(pass, *d, pg), true, pg);
   d = &conv2_.backward(pass, bn2_.backward(pass, act2_.backward(pass, *d), pg), true, pg);
   d = &conv1_.backward(pass, bn1_.backward(pass, act1_.backward(pass, *d), pg), true, pg);

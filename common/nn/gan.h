@@ -18,6 +18,9 @@ const char* arch_name(Arch a);
 struct GanConfig {
   Arch arch = Arch::kPlain;
   i64 z_dim = 100, emb_dim = 1024, proj_dim = 128, ngf = 128, ndf = 64;
+  // D's text head (not in the paper): a linear map from D's pooled 4 x 4 features to the
+  // caption embedding, "aux.weight" and "aux.bias" (Discriminator::text).
+  bool d_text_head = false;
 
   std::map<std::string, std::string> to_metadata() const;
   static GanConfig from_metadata(const std::map<std::string, std::string>& meta);
@@ -81,8 +84,13 @@ class Discriminator {
   // images [N,3,64,64], emb [N,emb_dim] -> logits [N].
   const Array& forward(int pass, const Array& image, const Array& emb, bool training);
   // From d logits [N]; returns d images when need_dimage. param_grads false skips the
-  // parameter gradients (the generator's step needs only d images).
-  const Array& backward(int pass, const Array& dlogits, bool need_dimage, bool param_grads);
+  // parameter gradients (the generator's step needs only d images). dtext, with the text
+  // head: the gradient with respect to text(pass) (null: none).
+  const Array& backward(int pass, const Array& dlogits, bool need_dimage, bool param_grads,
+                        const Array* dtext = nullptr);
+  // With the text head: the caption embedding D reads from the last forward pass's image,
+  // [N, emb_dim]: aux(sum over the 4 x 4 positions of the features the text joins).
+  const Array& text(int pass);
 
  private:
   GanConfig cfg_;
@@ -95,8 +103,9 @@ class Discriminator {
   Linear fc_;
   BatchNorm fc_bn_;
   Activation fc_act_;
+  std::unique_ptr<Linear> aux_;  // the text head (cfg.d_text_head)
   struct Slot {
-    Array rep, joint, logits, dlogits4, dfeat, drep, dt, dtext2;
+    Array rep, joint, logits, dlogits4, dfeat, drep, dt, dtext2, pooled, dpooled_rep, dfeat_sum;
   };
   Slots<Slot> slots_;
 };

@@ -70,6 +70,8 @@ void save_gan(const std::string& path, Generator& g, Discriminator& d, const Ada
               Generator* g_train) {
   Checkpoint ck;
   ck.metadata = g.config().to_metadata();
+  ck.metadata.erase("d_text_head");  // D's setting, not G's
+  if (d.config().d_text_head) ck.metadata["d_text_head"] = "1";
   ck.metadata["model"] = "t2igan-gan";
   for (const auto& [k, v] : extra_metadata) ck.metadata[k] = v;
   g.params().save_to(ck, kGeneratorPrefix);

@@ -72,6 +72,8 @@ GanClsStep::GanClsStep(Backend& be, Generator& g, Discriminator& d, float cls_we
 
 GanClsStep::GanClsStep(Backend& be, Generator& g, Discriminator& d, const GanStepOptions& options)
     : be_(be), g_(g), d_(d), opt_(options) {
+  if (uses_text_head() && !d.config().d_text_head)
+    throw std::invalid_argument("GanClsStep: text_weight needs a discriminator with a text head");
   opt_g_.bind(be, g.params());
   opt_d_.bind(be, d.params());
 }
@@ -100,9 +102,15 @@ float GanClsStep::run_d(const Array& x, const Array& h, const Array& x_wrong, co
   float loss_d = be_.bce_with_logits(logits_[kSr], ones_, &w_real_, &dlogits_[kSr]);
   if (uses_wrong()) loss_d += be_.bce_with_logits(logits_[kSw], zeros_, &w_wrong_, &dlogits_[kSw]);
   loss_d += be_.bce_with_logits(logits_[kSf], zeros_, &w_fake_, &dlogits_[kSf]);
+  // The text head learns to read the caption embedding from the real images.
+  if (uses_text_head()) {
+    text_err_real_ = be_.mse(d_.text(kRealRight), h, &dtext_real_, opt_.text_weight);
+    loss_d += opt_.text_weight * text_err_real_;
+  }
   for (int p : {kRealRight, kRealWrong, kFake}) {
     if (p == kRealWrong && !uses_wrong()) continue;
-    d_.backward(p, dlogits_[p], /*need_dimage=*/false, /*param_grads=*/true);
+    d_.backward(p, dlogits_[p], /*need_dimage=*/false, /*param_grads=*/true,
+                p == kRealRight && uses_text_head() ? &dtext_real_ : nullptr);
   }
   opt_d_.step();
   return loss_d;
@@ -162,6 +170,11 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
   g_.params().zero_grads();
   be_.to_plain(d_.forward(kGenPass, augmented(fake_, aug_.gen, aug_gen_), h, true), logits_[kSg]);
   float loss_g = be_.bce_with_logits(logits_[kSg], ones_, nullptr, &dlogits_[kSg]);
+  // The generator pays when D's text head reads another caption from its image.
+  if (uses_text_head()) {
+    text_err_fake_ = be_.mse(d_.text(kGenPass), h, &dtext_fake_, opt_.text_weight);
+    loss_g += opt_.text_weight * text_err_fake_;
+  }
   if (uses_interp()) {
     const i64 m = h_int.dim(0);
     if (ones_int_.empty() || ones_int_.dim(0) != m) {
@@ -175,7 +188,9 @@ float GanClsStep::run_g(const Array& h, const Array& h_int, const Array& z_int, 
     logits_[kSi] = Array();
   }
   const Array* dfake =
-      &unaugmented(d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false), aug_.gen, daug_gen_);
+      &unaugmented(d_.backward(kGenPass, dlogits_[kSg], /*need_dimage=*/true, /*param_grads=*/false,
+                               uses_text_head() ? &dtext_fake_ : nullptr),
+                   aug_.gen, daug_gen_);
   if (uses_mode_seeking()) {
     be_.to_plain(g_.forward(kGenMs, z_ms, h, /*training=*/true), fake_ms_);
     const float dz = be_.mean_abs_diff(z_, z_ms, 0.0f, nullptr);

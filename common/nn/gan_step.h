@@ -63,6 +63,7 @@ struct GanStepOptions {
   bool ms_edges = false;   // the distance on the differences of horizontally adjacent blocks (flat colour is free)
   int aug_shift = 0;       // DiffAugment: largest shift in pixels (DiffAugment's 1/8 of the side); 0: none
   int aug_cut = 0;         // DiffAugment: side of the square cut out (DiffAugment's 1/2 of the side); 0: none
+  float text_weight = 0.0f;  // D's text head: weight of its embedding regression; 0: none (needs cfg.d_text_head)
 };
 
 // The augmentation draws of one step: 4 values (dy, dx, cy, cx) per image of each D input, the
@@ -102,6 +103,11 @@ class GanClsStep {
   bool uses_interp() const { return opt_.interp_weight != 0.0f; }
   bool uses_mode_seeking() const { return opt_.ms_weight != 0.0f; }
   bool uses_augment() const { return opt_.aug_shift > 0 || opt_.aug_cut > 0; }
+  bool uses_text_head() const { return opt_.text_weight != 0.0f; }
+  // The last run's text-head errors, mean (D's text(x) - h)^2 over the real images and over the
+  // generator's fakes (NaN without the head).
+  float text_error_real() const { return text_err_real_; }
+  float text_error_fake() const { return text_err_fake_; }
   // The next step's augmentation draws (required before run_d when uses_augment(); sizes are
   // checked against the batches when used).
   void set_augment(AugmentDraws draws) { aug_ = std::move(draws); }
@@ -146,6 +152,8 @@ class GanClsStep {
   Array pool_w_, pool_out_, pooled_, pooled_ms_, dpooled_, dpool_in_;
   Array fake_, fake_int_, logits_[5], dlogits_[5];  // logits_ are copies, kept after D's slots are reused
   float ms_ratio_ = std::numeric_limits<float>::quiet_NaN();
+  float text_err_real_ = std::numeric_limits<float>::quiet_NaN(), text_err_fake_ = std::numeric_limits<float>::quiet_NaN();
+  Array dtext_real_, dtext_fake_;
   // D's view of an image batch: itself, or its augmented copy in `buf`.
   const Array& augmented(const Array& x, const std::vector<std::int32_t>& p, Array& buf);
   // The gradient with respect to an augmented batch taken back to the batch itself (in `buf`).

@@ -316,9 +316,10 @@ class RefBackend : public Backend {
     if (dz) ensure(*dz, z.shape);
     return ref::bce_with_logits(z.numel(), ptr(z), ptr(t), w ? ptr(*w) : nullptr, dz ? ptr(*dz) : nullptr);
   }
-  float mse(const Array& a, const Array& b, Array* da) override {
+  using Backend::mse;
+  float mse(const Array& a, const Array& b, Array* da, float grad_scale) override {
     if (da) ensure(*da, a.shape);
-    return ref::mse(a.numel(), ptr(a), ptr(b), da ? ptr(*da) : nullptr);
+    return ref::mse(a.numel(), ptr(a), ptr(b), da ? ptr(*da) : nullptr, grad_scale);
   }
   void shift_cutout(const Array& x, const std::vector<std::int32_t>& p, i64 cut, Array& y) override {
     check_shift_cutout(x, p, cut);

@@ -349,14 +349,14 @@ T bce_with_logits(i64 N, const T* z, const T* t, const T* w, T* dz) {
   return loss / T(N);
 }
 
-// Mean squared error over all n elements.
+// Mean squared error over all n elements; da (optional) receives grad_scale * 2 (a - b) / n.
 template <typename T>
-T mse(i64 n, const T* a, const T* b, T* da) {
+T mse(i64 n, const T* a, const T* b, T* da, T grad_scale = T(1)) {
   T loss = 0;
   for (i64 i = 0; i < n; ++i) {
     T d = a[i] - b[i];
     loss += d * d;
-    if (da) da[i] = T(2) * d / T(n);
+    if (da) da[i] = grad_scale * (T(2) * d / T(n));
   }
   return loss / T(n);
 }

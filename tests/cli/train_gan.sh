@@ -26,12 +26,14 @@ head -c 8192 full.st | grep -aq '"train.variant":"int-cls"' || fail "checkpoint 
 "$PY" - <<'PYEOF' || fail "log check"
 import math
 rows = [l.rstrip("\n").split("\t") for l in open("full.tsv")]
-assert rows[0] == ["epoch", "iter", "step", "loss_d", "loss_g", "s_r", "s_w", "s_f", "s_g", "s_i", "ms_ratio"], rows[0]
+assert rows[0] == ["epoch", "iter", "step", "loss_d", "loss_g", "s_r", "s_w", "s_f", "s_g", "s_i", "ms_ratio",
+                   "text_real", "text_fake"], rows[0]
 rows = rows[1:]
 assert len(rows) == 4 * 12, len(rows)           # 200 images / batch 16 = 12 minibatches an epoch
 assert [int(r[2]) for r in rows] == list(range(1, 49))
 for r in rows:
-    vals = [float(x) for x in r[3:]]             # ms_ratio too: the mode-seeking term is on by default
+    assert r[11:] == ["NA", "NA"], r             # no text head by default
+    vals = [float(x) for x in r[3:11]]           # ms_ratio too: the mode-seeking term is on by default
     assert all(math.isfinite(v) for v in vals), r
     assert all(0 < v < 1 for v in vals[2:7]), r  # mean D scores
     assert vals[7] > 0, r                        # ms_ratio
@@ -125,6 +127,8 @@ head = json.loads(raw[8:8 + n])
 del head["__metadata__"]["train.ms_weight"]
 del head["__metadata__"]["train.augment"]  # from before --augment too: resumes without it
 del head["__metadata__"]["train.g_ema"]    # and before --g-ema: resumes without the average
+del head["__metadata__"]["train.wrong_near"]   # and before --wrong-near: any other class
+del head["__metadata__"]["train.text_weight"]  # and before --text-head: no head
 text = json.dumps(head, separators=(",", ":")).encode()
 text += b" " * (-len(text) % 8)
 open("old.st", "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
@@ -133,7 +137,8 @@ open("old.tsv", "w").write("".join("\t".join(r[:10]) + "\n" for r in rows))
 PYEOF
 train-gan -q "${TINY[@]}" -o old.st --epochs 2 --log old.tsv --checkpoint-every 1 --resume
 cmp -s <(cut -f1-10 old.tsv) <(cut -f1-10 noms.tsv) || fail "an old checkpoint resumed with the term"
-awk -F'\t' 'NR > 1 && (NF != 11 || $11 != "NA") { exit 1 }' old.tsv || fail "old log rows: $(sed -n 2p old.tsv)"
+awk -F'\t' 'NF != 13 || (NR > 1 && ($11 != "NA" || $12 != "NA" || $13 != "NA")) { exit 1 }' old.tsv ||
+  fail "an old log's rows did not get NA for the columns it lacked: $(sed -n 2p old.tsv)"
 pass "--ms-weight: ratio logged, weight recorded, resume keeps it (same bytes), training differs; old checkpoints resume without it"
 
 # --- --ms-pool: the term on block means; recorded, kept by --resume, trains otherwise than pixels.
@@ -291,6 +296,104 @@ for bad in 1 -0.1 1.5; do
   grep -q -- "--g-ema $bad: expected a number in \[0, 1) (0: off)" "$TMP/err" || fail "--g-ema $bad: $(cat "$TMP/err")"
 done
 pass "--g-ema: recorded, training untouched, the average stored as the generator (export-model, generate), resume keeps it (same bytes), bad values refused"
+
+# --- --wrong-near: the wrong pair from the K nearest classes. Embeddings made so that classes
+# come in twins with one vector (every caption of both): a class's nearest is its twin, so with
+# --wrong text --wrong-near 1 the wrong text is the right one and D's wrong pass is its real pass
+# (s_w == s_r in every minibatch); from any other class (0) or the 2 nearest it is not.
+"$PY" - <<'PYEOF' || fail "making twin embeddings"
+import numpy as np
+from t2i_stream import load, save
+recs = load("emb.t2i")
+classes = sorted({k.split("/")[0] for k, _ in recs})
+classes = classes[:len(classes) // 2 * 2]                 # an odd one out has no twin: left without embeddings
+rng = np.random.default_rng(5)
+vec = {c: None for c in classes}
+for i in range(0, len(classes), 2):
+    v = rng.standard_normal(recs[0][1].shape[0]).astype(np.float32)
+    vec[classes[i]] = vec[classes[i + 1]] = v
+save("twins.t2i", [(k, vec[k.split("/")[0]]) for k, _ in recs if k.split("/")[0] in vec])
+PYEOF
+TWINS=(--images im.t2i --embeddings twins.t2i "${NETS[@]}" --variant cls --wrong text --epochs 1)
+for k in 0 1 2; do train-gan -q "${TWINS[@]}" -o near$k.st --wrong-near $k --log near$k.tsv; done
+head -c 8192 near1.st | grep -aq '"train.wrong_near":"1"' || fail "--wrong-near not recorded"
+head -c 8192 near0.st | grep -aq '"train.wrong_near":"0"' || fail "the default --wrong-near not recorded as 0"
+"$PY" - <<'PYEOF' || fail "--wrong-near's wrong pairs"
+def scores(path):
+    rows = [l.rstrip("\n").split("\t") for l in open(path)][1:]
+    assert rows, path
+    return [(r[5], r[6]) for r in rows]          # s_r, s_w
+assert all(r == w for r, w in scores("near1.tsv")), "--wrong-near 1: the twin's text is not the wrong text"
+for k in (0, 2):
+    same = sum(r == w for r, w in scores(f"near{k}.tsv"))
+    assert same == 0, f"--wrong-near {k}: s_w == s_r in {same} minibatches"
+PYEOF
+# resume_keeps NAME OPTION...: 2 epochs with the options, and 1 + 1 resumed without them
+# repeating them, give the same bytes (NAME-full.st/.tsv, NAME-half.st/.tsv).
+resume_keeps() {
+  local name=$1
+  shift
+  train-gan -q "${TINY[@]}" -o "$name-full.st" --epochs 2 "$@" --log "$name-full.tsv" --checkpoint-every 1
+  train-gan -q "${TINY[@]}" -o "$name-half.st" --epochs 1 "$@" --log "$name-half.tsv" --checkpoint-every 1
+  train-gan -q "${TINY[@]}" -o "$name-half.st" --epochs 2 --log "$name-half.tsv" --checkpoint-every 1 --resume
+  same_model "$name-full.st" "$name-half.st"
+  same_file "$name-full.tsv" "$name-half.tsv"
+}
+resume_keeps near --wrong-near 3
+cmp -s near-full.tsv plain2.tsv && fail "--wrong-near 3 trained as the default"
+expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --wrong-near -1
+grep -q -- "--wrong-near -1: expected 0 or more (0: any other class)" "$TMP/err" || fail "--wrong-near -1: $(cat "$TMP/err")"
+expect_exit 2 train-gan "${TWINS[@]}" -o bad.st --wrong-near 100000
+grep -q "im.t2i: --wrong-near 100000 needs more classes than that; the data has [0-9]* (at most [0-9]*)" "$TMP/err" ||
+  fail "--wrong-near 100000: $(cat "$TMP/err")"
+pass "--wrong-near: the K nearest classes give the wrong pair (twins: s_w == s_r), recorded, resume keeps it (same bytes), bad values refused"
+
+# --- --text-head: D reads the caption embedding from the image; recorded in the checkpoint's
+# model (d_text_head, discriminator.aux.*) and its training settings, kept by --resume (same bytes),
+# trains otherwise than without it, leaves what generate runs shaped as before; bad values refused.
+resume_keeps text --text-head 0.5
+# The D scores (the losses hold the head's terms, and the text columns differ anyway).
+cmp -s <(cut -f6-11 text-full.tsv) <(cut -f6-11 plain2.tsv) && fail "--text-head 0.5 trained as the default"
+awk -F'\t' 'NR > 1 && !($12 > 0 && $13 > 0) { exit 1 }' text-full.tsv || fail "text errors not logged: $(sed -n 2p text-full.tsv)"
+head -c 8192 text-full.st | grep -aq '"train.text_weight":"0.5"' || fail "--text-head not recorded"
+head -c 8192 text-full.st | grep -aq '"d_text_head":"1"' || fail "the text head is not in the model's metadata"
+head -c 8192 plain2.st | grep -aq 'd_text_head' && fail "a checkpoint without the head names it"
+"$PY" - <<'PYEOF' || fail "the text head's tensors"
+from t2i_stream import load_safetensors
+meta, t = load_safetensors("text-full.st")
+_, plain = load_safetensors("plain2.st")
+extra = sorted(set(t) - set(plain))
+want = ["discriminator.aux.bias", "discriminator.aux.weight", "optimizer.discriminator.aux.bias.exp_avg",
+        "optimizer.discriminator.aux.bias.exp_avg_sq", "optimizer.discriminator.aux.weight.exp_avg",
+        "optimizer.discriminator.aux.weight.exp_avg_sq"]
+assert extra == want, extra
+assert t["discriminator.aux.weight"].shape == (t["discriminator.fc.weight"].shape[1], t["discriminator.conv5.weight"].shape[1]), \
+    t["discriminator.aux.weight"].shape
+assert not set(plain) - set(t)
+PYEOF
+generate -q -m text-full.st -n 2 --seed 1 --backend cpu --threads 1 two.t2i > text-s.t2i
+[ -s text-s.t2i ] || fail "generate drew nothing from a checkpoint with a text head"
+train-gan -q "${TINY[@]}" -o text-v2.st --epochs 1 --arch v2 --crop 72 --text-head 1 --log text-v2.tsv
+awk -F'\t' 'NR > 1 && !($12 > 0 && $13 > 0) { exit 1 }' text-v2.tsv || fail "--arch v2 --text-head: $(sed -n 2p text-v2.tsv)"
+# A checkpoint whose settings disagree with its model: one line naming both keys.
+"$PY" - <<'PYEOF' || fail "making a checkpoint without the head it trains"
+import json, struct
+raw = open("text-half.st", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+head["__metadata__"]["train.text_weight"] = "0"
+text = json.dumps(head, separators=(",", ":")).encode()
+text += b" " * (-len(text) % 8)
+open("text-odd.st", "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+PYEOF
+expect_exit 2 train-gan -q "${TINY[@]}" -o text-odd.st --epochs 3 --resume
+grep -q "text-odd.st: train.text_weight is 0 but the discriminator has a text head (d_text_head 1); not a train-gan checkpoint to resume" "$TMP/err" ||
+  fail "head without weight: $(cat "$TMP/err")"
+for bad in -1 1001 nan; do
+  expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --text-head "$bad"
+  grep -q -- "--text-head $bad: expected a number in \[0, 1000\] (0: none)" "$TMP/err" || fail "--text-head $bad: $(cat "$TMP/err")"
+done
+pass "--text-head: recorded with its tensors, resume keeps it (same bytes), trains otherwise, generate runs it, bad values refused"
 
 # --- divergence: a clear stop, exit 3, no checkpoint written.
 expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30

@@ -11,7 +11,7 @@ writes gan_variants.safetensors, then re-reads it and checks it against what was
 
 Sizes (SIZES; also in __metadata__): plain arch, batch B=6 (so the interpolated half batch has 3
 rows: batch norm over 2 rows saturates), z_dim=10, emb_dim=24, proj_dim=8, ngf=ndf=2 (small
-widths keep the file under 1 MB). float32, CPU, torch.set_num_threads(1). Every random draw
+widths keep the file near 1 MB). float32, CPU, torch.set_num_threads(1). Every random draw
 comes from one torch.Generator seeded with SEED, in this order: init_weights(G), init_weights(D),
 x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z],
 z_ms N(0,1) [B,z], then the augmentation draws of int-cls-ms-aug, each int32 [rows,4] of (dy, dx)
@@ -32,7 +32,11 @@ cutout of every image D sees, train-gan --augment translation,cutout: T(x, p) sh
 (dy, dx) with zero fill and zeroes the 32 x 32 square of rows [cy - 16, cy + 16) and columns
 [cx - 16, cx + 16), built here from padding, slicing and a mask; the gradient flows through it),
 and int-cls-ms8-edges (the term's image distance on the differences of horizontally adjacent 8 x 8
-block means, train-gan --ms-pool 8 --ms-image edges):
+block means, train-gan --ms-pool 8 --ms-image edges), and int-cls-ms-text and cls-text (int-cls-ms and cls with D's
+text head, train-gan --text-head 0.75: text(x) = aux(sum over the 4 x 4 positions of D's features
+before the text joins them), a Linear(8 ndf, emb_dim) whose init is drawn after everything above,
+aux.weight N(0, 0.02) [emb, 8 ndf] then aux.bias 0; D pays 0.75 mse(text(x_real), h), G
+0.75 mse(text(fake), h) through s_g's pass):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
@@ -41,14 +45,17 @@ block means, train-gan --ms-pool 8 --ms-image edges):
          or avg_pool2d(8) for int-cls-ms8, or avg_pool2d(8) then p[..., 1:] - p[..., :-1] for
          int-cls-ms8-edges
     loss_g = bce(s_g,1) + interp_weight*bce(s_i,1) + ms_weight / (r + 1e-5)
+  [text] loss_d += text_weight * mse(text(x_real), h); loss_g += text_weight * mse(text(fake), h)
   With augmentation every D input above is T(input, in/aug_<pass>): real, wrong, fake (the D
   step), gen (s_g's pass), int (s_i's pass); the mode-seeking distance is on the images themselves.
-  Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,ms_ratio,loss_d,loss_g} (s_w, s_i, ms_ratio only where used),
+  Recorded: V/out/{s_r,s_w,s_f,s_g,s_i,ms_ratio,text_real,text_fake,loss_d,loss_g} (s_w, s_i,
+  ms_ratio, text_* only where used; text_* the two mse values),
   V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
   int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
-  (after optD.step()); the ms variants' D steps are cls's too, except int-cls-ms-aug's, recorded.
+  (after optD.step()); the ms variants' D steps are cls's too, except int-cls-ms-aug's and
+  int-cls-ms-text's and cls-text's, recorded.
 Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, in/aug_* (I32), init/G/*,
-init/D/*.
+init/D/*, and init/D_text/* (init/D/* with aux.weight and aux.bias: the -text variants' D).
 """
 import argparse
 import hashlib
@@ -64,11 +71,14 @@ import t2i_nets  # noqa: E402
 SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
 # variant: (cls_weight, interp_weight, ms_weight, ms_pool, augment); "-edges": the mode-seeking
-# distance on the differences of horizontally adjacent block means (train-gan --ms-image edges)
+# distance on the differences of horizontally adjacent block means (train-gan --ms-image edges);
+# "-text": D's text head with weight TEXT_WEIGHT (train-gan --text-head)
 VARIANTS = {"gan": (0.0, 0.0, 0.0, 1, False), "cls": (0.5, 0.0, 0.0, 1, False), "int": (0.0, 1.0, 0.0, 1, False),
             "int-cls": (0.5, 1.0, 0.0, 1, False), "cls-ms": (0.5, 0.0, 1.0, 1, False),
             "int-cls-ms": (0.5, 1.0, 1.0, 1, False), "int-cls-ms8": (0.5, 1.0, 1.0, 8, False),
-            "int-cls-ms-aug": (0.5, 1.0, 1.0, 1, True), "int-cls-ms8-edges": (0.5, 1.0, 1.0, 8, False)}
+            "int-cls-ms-aug": (0.5, 1.0, 1.0, 1, True), "int-cls-ms8-edges": (0.5, 1.0, 1.0, 8, False),
+            "int-cls-ms-text": (0.5, 1.0, 1.0, 1, False), "cls-text": (0.5, 0.0, 0.0, 1, False)}
+TEXT_WEIGHT = 0.75
 AUG_SHIFT, AUG_CUT = 8, 32
 MS_EPS = 1e-5
 BETA = 0.5
@@ -99,9 +109,9 @@ def _draws(rows, gen):
     return torch.cat([shift, centre], 1).to(torch.int32)
 
 
-def _nets(s):
+def _nets(s, text_head=False):
     G = t2i_nets.Generator(s["z_dim"], s["emb_dim"], s["proj_dim"], s["ngf"], "plain")
-    D = t2i_nets.Discriminator(s["emb_dim"], s["proj_dim"], s["ndf"], "plain")
+    D = t2i_nets.Discriminator(s["emb_dim"], s["proj_dim"], s["ndf"], "plain", text_head=text_head)
     return G, D
 
 
@@ -128,6 +138,13 @@ def record():
         rec["init/G/" + name] = t.detach().clone()
     for name, t in D0.state_dict().items():
         rec["init/D/" + name] = t.detach().clone()
+    D0_text = _nets(s, text_head=True)[1]
+    with torch.no_grad():
+        D0_text.load_state_dict(D0.state_dict(), strict=False)
+        D0_text.aux.weight.copy_(torch.randn(D0_text.aux.weight.shape, generator=gen) * 0.02)
+        D0_text.aux.bias.zero_()
+    for name, t in D0_text.state_dict().items():
+        rec["init/D_text/" + name] = t.detach().clone()
     x_real = x_real_u8.float() / 127.5 - 1
     x_wrong = torch.roll(x_real, -1, dims=0)
     bce = F.binary_cross_entropy_with_logits
@@ -139,9 +156,10 @@ def record():
         def T(img, which):
             return shift_cutout(img, aug[which], AUG_CUT) if augment else img
 
-        G, D = _nets(s)
+        text_w = TEXT_WEIGHT if v.endswith("-text") else 0.0
+        G, D = _nets(s, text_head=text_w > 0)
         G.load_state_dict(G0.state_dict())
-        D.load_state_dict(D0.state_dict())
+        D.load_state_dict((D0_text if text_w > 0 else D0).state_dict())
         G.train()
         D.train()
         optG, optD = _adam(G), _adam(D)
@@ -151,6 +169,10 @@ def record():
         s_r = D(T(x_real, "real"), h)
         loss_d = bce(s_r, torch.ones(B))
         out["s_r"] = s_r
+        if text_w > 0:
+            text_real = F.mse_loss(D.text, h)
+            loss_d = loss_d + text_w * text_real
+            out["text_real"] = text_real.reshape(1)
         if cls_w > 0:
             s_w = D(T(x_wrong, "wrong"), h)
             loss_d = loss_d + cls_w * bce(s_w, torch.zeros(B))
@@ -160,7 +182,7 @@ def record():
         out["s_f"] = s_f
         loss_d.backward()
         out["loss_d"] = loss_d.reshape(1)
-        d_recorded = (int_w == 0 and ms_w == 0) or augment
+        d_recorded = (int_w == 0 and ms_w == 0) or augment or text_w > 0
         if d_recorded:
             for name, p in D.named_parameters():
                 rec["%s/grad/D/%s" % (v, name)] = p.grad.detach().clone()
@@ -171,6 +193,10 @@ def record():
         s_g = D(T(fake, "gen"), h)
         loss_g = bce(s_g, torch.ones(B))
         out["s_g"] = s_g
+        if text_w > 0:
+            text_fake = F.mse_loss(D.text, h)
+            loss_g = loss_g + text_w * text_fake
+            out["text_fake"] = text_fake.reshape(1)
         if int_w > 0:
             fake_int = G(z_int, h_int)
             s_i = D(T(fake_int, "int"), h_int)
@@ -203,7 +229,8 @@ def record():
             "variants": ",".join("%s:cls_weight=%g,interp_weight=%g,ms_weight=%g%s%s" %
                                  (v, c, i, m, (",ms_pool=%d" % p if p > 1 else "") +
                                   (",ms_image=edges" if v.endswith("-edges") else ""),
-                                  ",augment=translation+cutout" if a else "")
+                                  (",augment=translation+cutout" if a else "") +
+                                  (",text_weight=%g" % TEXT_WEIGHT if v.endswith("-text") else ""))
                                  for v, (c, i, m, p, a) in VARIANTS.items()),
             "torch_version": torch.__version__, "regenerate": REGENERATE}
     return rec, meta

@@ -5,7 +5,10 @@ The module names below are a contract: the C++ checkpoint tensor names are exact
 state_dict names (e.g. "up0.weight", "res0.conv2.weight", "bn3.running_var").
 
   Generator(z_dim, emb_dim, proj_dim, ngf, arch)      forward(z [B,z_dim], emb [B,emb_dim]) -> [B,3,64,64]
-  Discriminator(emb_dim, proj_dim, ndf, arch)         forward(image [B,3,64,64], emb [B,emb_dim]) -> logits [B]
+  Discriminator(emb_dim, proj_dim, ndf, arch, text_head)
+                                                      forward(image [B,3,64,64], emb [B,emb_dim]) -> logits [B];
+                                                      with text_head (train-gan --text-head) also sets
+                                                      .text [B,emb_dim] = aux(the 4 x 4 features summed)
   init_weights(module, generator)                     DCGAN init, drawn from `generator`
   save_safetensors(path, tensors, metadata) / load_safetensors(path) -> (tensors, metadata)
 
@@ -14,7 +17,8 @@ code (res0/res1 in G after bn0/bn1, res3 in D after bn3; no activation between t
 block, the block's output already includes the final activation).
 
 All convolutions are bias-free; Linear layers have a bias. LeakyReLU slope 0.2. BatchNorm with
-PyTorch defaults (eps 1e-5, momentum 0.1). Modules are registered in forward order.
+PyTorch defaults (eps 1e-5, momentum 0.1). Modules are registered in forward order, but for
+the discriminator's text head (aux), registered last.
 
 Self-test (state_dict names/shapes and parameter counts at the default sizes, output shapes):
   /usr/bin/python3 tests/torch/t2i_nets.py --selftest
@@ -99,10 +103,10 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, emb_dim=1024, proj_dim=128, ndf=64, arch="plain"):
+    def __init__(self, emb_dim=1024, proj_dim=128, ndf=64, arch="plain", text_head=False):
         super().__init__()
         _check_arch(arch)
-        self.arch, self.emb_dim, self.proj_dim, self.ndf = arch, emb_dim, proj_dim, ndf
+        self.arch, self.emb_dim, self.proj_dim, self.ndf, self.text_head = arch, emb_dim, proj_dim, ndf, text_head
         self.conv0 = nn.Conv2d(3, ndf, 4, 2, 1, bias=False)
         self.conv1 = nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(2 * ndf)
@@ -117,6 +121,9 @@ class Discriminator(nn.Module):
         self.conv4 = nn.Conv2d(8 * ndf + proj_dim, 8 * ndf, 1, 1, 0, bias=False)
         self.bn4 = nn.BatchNorm2d(8 * ndf)
         self.conv5 = nn.Conv2d(8 * ndf, 1, 4, 1, 0, bias=False)
+        if text_head:  # train-gan --text-head: the caption embedding read from the image
+            self.aux = nn.Linear(8 * ndf, emb_dim)
+        self.text = None
 
     def forward(self, image, emb):
         x = F.leaky_relu(self.conv0(image), LEAK)                  # [B, ndf, 32, 32]
@@ -124,6 +131,8 @@ class Discriminator(nn.Module):
         x = F.leaky_relu(self.bn2(self.conv2(x)), LEAK)            # [B, 4ndf, 8, 8]
         x = self.bn3(self.conv3(x))                                # [B, 8ndf, 4, 4]
         x = self.res3(x) if self.arch == "v2" else F.leaky_relu(x, LEAK)
+        if self.text_head:
+            self.text = self.aux(x.sum(dim=(2, 3)))                # [B, emb_dim]
         t = F.leaky_relu(self.fc_bn(self.fc(emb)), LEAK)           # [B, proj_dim]
         t = t.view(t.shape[0], self.proj_dim, 1, 1).expand(-1, -1, x.shape[2], x.shape[3])
         x = torch.cat([x, t], dim=1)                               # [B, 8ndf+proj_dim, 4, 4]
@@ -138,20 +147,24 @@ class TextToImageGAN(nn.Module):
     may hold an embedding standardisation: feed G (emb - mean) * scale with mean = the tensor
     "embedding_norm.mean" and scale = float(metadata["embedding_norm.scale"]) (see train-gan(1))."""
 
-    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, ndf=64, arch="plain"):
+    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, ndf=64, arch="plain", text_head=False):
         super().__init__()
         self.generator = Generator(z_dim=z_dim, emb_dim=emb_dim, proj_dim=proj_dim, ngf=ngf, arch=arch)
-        self.discriminator = Discriminator(emb_dim=emb_dim, proj_dim=proj_dim, ndf=ndf, arch=arch)
+        self.discriminator = Discriminator(emb_dim=emb_dim, proj_dim=proj_dim, ndf=ndf, arch=arch, text_head=text_head)
 
     @staticmethod
     def from_metadata(meta):
         return TextToImageGAN(z_dim=int(meta["z_dim"]), emb_dim=int(meta["emb_dim"]), proj_dim=int(meta["proj_dim"]),
-                              ngf=int(meta["ngf"]), ndf=int(meta["ndf"]), arch=meta["arch"])
+                              ngf=int(meta["ngf"]), ndf=int(meta["ndf"]), arch=meta["arch"],
+                              text_head=meta.get("d_text_head", "0") == "1")
 
     def metadata(self):
         g, d = self.generator, self.discriminator
-        return {"model": "t2igan-gan", "arch": g.arch, "z_dim": str(g.z_dim), "emb_dim": str(g.emb_dim),
+        meta = {"model": "t2igan-gan", "arch": g.arch, "z_dim": str(g.z_dim), "emb_dim": str(g.emb_dim),
                 "proj_dim": str(g.proj_dim), "ngf": str(g.ngf), "ndf": str(d.ndf)}
+        if d.text_head:
+            meta["d_text_head"] = "1"
+        return meta
 
 
 @torch.no_grad()

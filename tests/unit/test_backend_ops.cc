@@ -511,6 +511,11 @@ OpCase mse_case(const std::string& name, const Shape& s) {
             rec.value("loss", loss);
             rec("da", da);
             EXPECT_EQ(be.mse(a, b, nullptr), loss) << be.name();
+            Array da_scaled;  // the gradient times a weight, as the text head's loss takes it
+            EXPECT_EQ(be.mse(a, b, &da_scaled, -0.375f), loss) << be.name();
+            rec("da_scaled", da_scaled);
+            const std::vector<float> plain_v = to_vector(be, da), scaled_v = to_vector(be, da_scaled);
+            for (std::size_t i = 0; i < plain_v.size(); ++i) EXPECT_EQ(scaled_v[i], -0.375f * plain_v[i]) << i;
           }};
 }
 

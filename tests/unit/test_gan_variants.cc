@@ -3,7 +3,7 @@
 // distance on 8 x 8 block means, train-gan --ms-pool 8; "int-cls-ms-aug": with DiffAugment's
 // translation and cutout of every D input, train-gan --augment translation,cutout; "int-cls-ms8-edges":
 // the distance on the differences of horizontally adjacent 8 x 8 block means, train-gan --ms-image
-// edges), against an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py):
+// edges; "int-cls-ms-text" and "cls-text": D's text head, train-gan --text-head 0.75), against an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py):
 // the same initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
 // every parameter and batch-norm statistic after the step must agree, on ref, cpu and cuda.
 #include <fmt/format.h>
@@ -71,8 +71,8 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   auto ends_with = [&](const std::string& tail) {
     return c.variant.size() > tail.size() && c.variant.compare(c.variant.size() - tail.size(), tail.size(), tail) == 0;
   };
-  const bool aug = ends_with("-aug"), edges = ends_with("-edges");
-  const std::string base = c.variant.substr(0, c.variant.size() - (aug ? 4 : edges ? 6 : 0));
+  const bool aug = ends_with("-aug"), edges = ends_with("-edges"), text = ends_with("-text");
+  const std::string base = c.variant.substr(0, c.variant.size() - (aug ? 4 : edges ? 6 : text ? 5 : 0));
   const std::size_t ms_at = base.find("-ms");
   const bool ms = ms_at != std::string::npos;
   const GanVariant variant = variant_from_name(base.substr(0, ms_at));
@@ -81,13 +81,14 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   if (ms && ms_at + 3 < base.size()) opt.ms_pool = std::stoi(base.substr(ms_at + 3));
   if (aug) opt.aug_shift = 8, opt.aug_cut = 32;
   opt.ms_edges = edges;
+  if (text) opt.text_weight = 0.75f, cfg.d_text_head = true;
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
   g.bind(*be);
   d.bind(*be);
   g.params().load_from(fx, "init/G/");
-  d.params().load_from(fx, "init/D/");
+  d.params().load_from(fx, text ? "init/D_text/" : "init/D/");
 
   GanStep step(*be, g, d, opt);
   EXPECT_EQ(step.uses_augment(), aug);
@@ -102,6 +103,7 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   EXPECT_EQ(step.uses_wrong(), c.variant.find("cls") != std::string::npos);
   EXPECT_EQ(step.uses_interp(), c.variant.rfind("int", 0) == 0);
   EXPECT_EQ(step.uses_mode_seeking(), ms);
+  EXPECT_EQ(step.uses_text_head(), text);
   const Tensor& h_host = fx.get("in/emb_right");
   Array x = upload(*be, images(fx.get("in/x_real"), 0)), xw = upload(*be, images(fx.get("in/x_real"), 1)),
         h = upload(*be, h_host), z = upload(*be, fx.get("in/z"));
@@ -117,7 +119,7 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   const std::string v = c.variant + "/";
   // int's D step is gan's and int-cls's and the ms variants' are cls's: the fixture records them once.
   // The augmented variant's D step sees other images: recorded on its own.
-  const std::string dv = (aug ? c.variant : c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
+  const std::string dv = (aug || text ? c.variant : c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
   const double tol = 2e-4;
   const char* names[] = {"s_r", "s_w", "s_f", "s_g", "s_i"};
   for (int i = 0; i < 5; ++i) {
@@ -133,6 +135,14 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
     EXPECT_NEAR(step.ms_ratio(), want, 1e-5 * want);
   } else {
     EXPECT_TRUE(std::isnan(step.ms_ratio()));
+  }
+  if (text) {
+    for (auto [name, got] : {std::pair{"text_real", step.text_error_real()}, std::pair{"text_fake", step.text_error_fake()}}) {
+      const float want = fx.get(v + "out/" + name).span<float>()[0];
+      EXPECT_NEAR(got, want, 1e-5 * want) << name;
+    }
+  } else {
+    EXPECT_TRUE(std::isnan(step.text_error_real()) && std::isnan(step.text_error_fake()));
   }
   EXPECT_NEAR(losses.loss_d, fx.get(v + "out/loss_d").span<float>()[0], 1e-5);
   // The mode-seeking term is ~1/r: its float32 rounding grows with it.
@@ -186,7 +196,9 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
                                            Case{"int-cls-ms8", "cuda"}, Case{"int-cls-ms-aug", "ref"},
                                            Case{"int-cls-ms-aug", "cpu"}, Case{"int-cls-ms-aug", "cuda"},
                                            Case{"int-cls-ms8-edges", "ref"}, Case{"int-cls-ms8-edges", "cpu"},
-                                           Case{"int-cls-ms8-edges", "cuda"}),
+                                           Case{"int-cls-ms8-edges", "cuda"}, Case{"int-cls-ms-text", "ref"},
+                                           Case{"int-cls-ms-text", "cpu"}, Case{"int-cls-ms-text", "cuda"},
+                                           Case{"cls-text", "ref"}, Case{"cls-text", "cpu"}, Case{"cls-text", "cuda"}),
                          case_name);
 
 TEST(GanVariants, NamesAndOptions) {
@@ -199,6 +211,29 @@ TEST(GanVariants, NamesAndOptions) {
   o = variant_options(GanVariant::kGan, 0.3f, 2.0f);
   EXPECT_EQ(o.cls_weight, 0.0f);
   EXPECT_EQ(o.interp_weight, 0.0f);
+}
+
+TEST(GanVariants, TextHeadNeedsAHeadAndAValidSetting) {
+  GanConfig cfg;
+  cfg.ngf = cfg.ndf = 2, cfg.z_dim = 4, cfg.emb_dim = 6, cfg.proj_dim = 3;
+  EXPECT_EQ(cfg.to_metadata().count("d_text_head"), 0u);  // absent without the head, as before it
+  auto be = make_backend("ref");
+  Generator g(cfg);
+  Discriminator d(cfg);
+  g.bind(*be);
+  d.bind(*be);
+  GanStepOptions opt = variant_options(GanVariant::kCls);
+  opt.text_weight = 1.0f;
+  EXPECT_THROW(GanStep(*be, g, d, opt), std::invalid_argument);
+  EXPECT_THROW(d.text(0), std::logic_error);
+  cfg.d_text_head = true;
+  auto meta = cfg.to_metadata();
+  EXPECT_EQ(meta.at("d_text_head"), "1");
+  EXPECT_TRUE(GanConfig::from_metadata(meta).d_text_head);
+  Discriminator dh(cfg);
+  EXPECT_EQ(dh.params().entries().back().name, "aux.bias");
+  meta["d_text_head"] = "yes";
+  EXPECT_THROW(GanConfig::from_metadata(meta), InputError);
 }
 
 TEST(GanVariants, InterpolateHalves) {

@@ -472,6 +472,9 @@ TEST(LossGrad, Mse) {
   Vec neg(da.size());
   for (std::size_t i = 0; i < da.size(); ++i) neg[i] = -da[i];
   expect_grad("db = -da", neg, numeric_grad_scalar(b, f));
+  Vec scaled(a.size());  // grad_scale multiplies the gradient, not the loss
+  EXPECT_EQ(mse(n, a.data(), b.data(), scaled.data(), 0.25), loss);
+  for (std::size_t i = 0; i < da.size(); ++i) EXPECT_EQ(scaled[i], 0.25 * da[i]) << i;
 }
 
 TEST(LossGrad, MeanAbsDiff) {
