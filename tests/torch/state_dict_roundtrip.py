@@ -33,11 +33,15 @@ def close(a, b, tol=1e-4):
     return float((a - b).norm() / max(float(b.norm()), 1e-6)) < tol
 
 
-for arch in ("plain", "v2"):
+# "+text": the discriminator with its text head (train-gan --text-head), whose reading of the
+# image must agree too.
+for arch in ("plain", "v2", "plain+text"):
     ck, io, back, out = (os.path.join(tmp, "%s-%s.safetensors" % (arch, n)) for n in ("t2i", "io", "torch", "out"))
     subprocess.run([probe, "write", arch, ck, io], check=True)
     tensors, meta = t2i_nets.load_safetensors(ck)
-    check(meta.get("model") == "t2igan-gan" and meta.get("arch") == arch, "%s: metadata names the model" % arch)
+    text = arch.endswith("+text")
+    check(meta.get("model") == "t2igan-gan" and meta.get("arch") == arch.replace("+text", "") and
+          (meta.get("d_text_head") == "1") == text, "%s: metadata names the model" % arch)
     model = t2i_nets.TextToImageGAN.from_metadata(meta)
     weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
     result = model.load_state_dict(weights, strict=True)
@@ -50,12 +54,15 @@ for arch in ("plain", "v2"):
         g = model.generator(io_t["in/z"], io_t["in/emb"])
         d = model.discriminator(io_t["in/image"], io_t["in/emb"])
     check(close(g, io_t["out/g"]) and close(d, io_t["out/d"]), "%s: PyTorch gives t2igan's outputs" % arch)
+    if text:
+        check(close(model.discriminator.text, io_t["out/text"]), "%s: PyTorch's text head reads the image as t2igan's" % arch)
 
     # Back: PyTorch's own state_dict, in its own order, into t2igan.
     t2i_nets.save_safetensors(back, model.state_dict(), model.metadata())
     subprocess.run([probe, "run", back, io, out], check=True)
     out_t, _ = t2i_nets.load_safetensors(out)
-    check(close(out_t["out/g"], g) and close(out_t["out/d"], d), "%s: t2igan loads PyTorch's state_dict and agrees" % arch)
+    check(close(out_t["out/g"], g) and close(out_t["out/d"], d) and
+          (not text or close(out_t["out/text"], io_t["out/text"])), "%s: t2igan loads PyTorch's state_dict and agrees" % arch)
 
     # A state_dict of another width is refused with the tensor that differs.
     wrong = t2i_nets.TextToImageGAN.from_metadata(dict(meta, ngf=str(int(meta["ngf"]) * 2)))

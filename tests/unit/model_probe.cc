@@ -1,9 +1,10 @@
 // A test helper for tests/torch/state_dict_roundtrip.py: writes a GAN checkpoint with the
 // outputs its nets give, and runs any GAN checkpoint (one PyTorch wrote, say) on given inputs.
-//   t2i_model_probe write <arch> <checkpoint-out> <io-out>
+//   t2i_model_probe write <arch>[+text] <checkpoint-out> <io-out>
 //   t2i_model_probe run <checkpoint> <io-in> <outputs-out>
 // io files are safetensors: in/z, in/emb, in/image and out/g (G in inference mode), out/d
-// (D logits in inference mode).
+// (D logits in inference mode), and with D's text head (+text: train-gan --text-head) out/text
+// (its reading of in/image).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -29,10 +30,16 @@ void outputs(Backend& be, Generator& g, Discriminator& d, const Checkpoint& io, 
   Array z = upload(be, io.get("in/z")), h = upload(be, io.get("in/emb")), img = upload(be, io.get("in/image"));
   out.add("out/g", download(be, g.forward(0, z, h, /*training=*/false)));
   out.add("out/d", download(be, d.forward(0, img, h, /*training=*/false)));
+  if (d.config().d_text_head) out.add("out/text", download(be, d.text(0)));
 }
 
-int write(const std::string& arch, const std::string& ck_path, const std::string& io_path) {
+int write(std::string arch, const std::string& ck_path, const std::string& io_path) {
   GanConfig cfg;
+  const std::string text_suffix = "+text";
+  if (arch.size() > text_suffix.size() && arch.compare(arch.size() - text_suffix.size(), text_suffix.size(), text_suffix) == 0) {
+    cfg.d_text_head = true;
+    arch.resize(arch.size() - text_suffix.size());
+  }
   cfg.arch = arch_from_name(arch);
   cfg.z_dim = 10, cfg.emb_dim = 24, cfg.proj_dim = 8, cfg.ngf = 8, cfg.ndf = 8;
   auto be = make_backend("cpu");
@@ -45,7 +52,9 @@ int write(const std::string& arch, const std::string& ck_path, const std::string
   // One training step, so batch-norm statistics and Adam states are not at their initial values.
   Rng rng(13);
   const i64 n = 4;
-  GanClsStep step(*be, g, d);
+  GanStepOptions opt = variant_options(GanVariant::kCls);
+  opt.text_weight = cfg.d_text_head ? 1.0f : 0.0f;
+  GanClsStep step(*be, g, d, opt);
   step.run(upload(*be, random_tensor(rng, {n, 3, 64, 64})), upload(*be, random_tensor(rng, {n, cfg.emb_dim})),
            upload(*be, random_tensor(rng, {n, cfg.emb_dim})), upload(*be, random_tensor(rng, {n, cfg.z_dim})));
   save_gan(ck_path, g, d, &step.opt_g(), &step.opt_d(), {{"note", "model_probe"}});
