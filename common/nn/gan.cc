@@ -222,7 +222,7 @@ const Array& Discriminator::forward(int pass, const Array& image, const Array& e
   a = &act2_.forward(pass, bn2_.forward(pass, conv2_.forward(pass, *a), training));
   a = &bn3_.forward(pass, conv3_.forward(pass, *a), training);
   a = res3_ ? &res3_->forward(pass, *a, training) : &act3_.forward(pass, *a);
-  if (aux_) be_->replicate_backward(*a, s.pooled);  // the sum over positions
+  if (aux_) s.feat = *a;  // the text head's input, summed over positions only when text() asks
   const Array& t = fc_act_.forward(pass, fc_bn_.forward(pass, fc_.forward(pass, emb), training));
   be_->replicate(t, a->dim(2), a->dim(3), s.rep);
   be_->concat(*a, s.rep, s.joint);
@@ -234,7 +234,9 @@ const Array& Discriminator::forward(int pass, const Array& image, const Array& e
 
 const Array& Discriminator::text(int pass) {
   if (!aux_) throw std::logic_error("Discriminator::text: the discriminator has no text head");
-  return aux_->forward(pass, slots_[pass].pooled);
+  Slot& s = slots_[pass];
+  be_->replicate_backward(s.feat, s.pooled);  // the sum over positions
+  return aux_->forward(pass, s.pooled);
 }
 
 const Array& Discriminator::backward(int pass, const Array& dlogits, bool need_dimage, bool param_grads,

@@ -105,7 +105,7 @@ class Discriminator {
   Activation fc_act_;
   std::unique_ptr<Linear> aux_;  // the text head (cfg.d_text_head)
   struct Slot {
-    Array rep, joint, logits, dlogits4, dfeat, drep, dt, dtext2, pooled, dpooled_rep, dfeat_sum;
+    Array rep, joint, logits, dlogits4, dfeat, drep, dt, dtext2, feat, pooled, dpooled_rep, dfeat_sum;
   };
   Slots<Slot> slots_;
 };
