@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
   double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0, g_ema = 0.0,
          text_weight = 0.0;
-  bool resume = false, no_flip = false;
+  bool resume = false, no_flip = false, g_text_shift = false;
   cli.options().add_options()
       ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= --crop, keyed class/name")
       ("embeddings", po::value(&emb_path), "caption embeddings from encode-text --mode each: float32 [emb_dim] keyed <image-key>/<i> (records keyed by the image itself count as one caption)")
@@ -272,6 +272,7 @@ int main(int argc, char** argv) {
       ("augment", po::value(&augment_text)->default_value(augment_text), "DiffAugment (Zhao et al. 2020, not in the paper) of every image D sees, real and generated, with the gradient through it: translation (shifts up to 8 pixels, zero fill), cutout (a 32 x 32 square zeroed) or translation,cutout; none: D sees the images as they are (the paper)")
       ("g-ema", po::value(&g_ema)->default_value(g_ema), "keep a running average of the generator's weights and batch-norm statistics (Yazici et al. 2019, not in the paper): after every generator update avg = d avg + (1 - d) G, d = min(DECAY, (1 + t) / (10 + t)) at update t; the checkpoint's generator, which generate, invert-style and export-model run, is the average, and the samples grid shows it; e.g. 0.999; 0: off (the paper)")
       ("text-head", po::value(&text_weight)->default_value(text_weight), "give D a text head (not in the paper): a linear map from its pooled 4 x 4 features to the caption embedding, trained on the real images with weight W times the mean squared error to their captions' embedding; G pays W times the same error on its samples, so that every part the embedding describes is asked of every sample, not only what tells a mismatched pair apart; e.g. 1; 0: none (the paper)")
+      ("g-text-shift", po::bool_switch(&g_text_shift), "give G text shifts (not in the paper): before each of its 8 x 8, 16 x 16 and 32 x 32 batch norms G adds a per-channel shift, a linear map of its text projection, at every position, so that the caption reaches every scale of the drawing and not only the 4 x 4 input; off: the paper's generator (fixed at the start: --resume keeps the checkpoint's)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
       ("captions-per-image", po::value(&captions_per_image)->default_value(captions_per_image), "average this many of an image's caption embeddings, drawn anew each time")
       ("crop", po::value(&crop)->default_value(crop), "random crop side taken from the S x S images (resized to 64 if not 64)")
@@ -388,6 +389,7 @@ int main(int argc, char** argv) {
       cfg.arch = nn::arch_from_name(arch_text);
       cfg.ngf = ngf, cfg.ndf = ndf, cfg.z_dim = z_dim, cfg.proj_dim = proj_dim;
       cfg.d_text_head = static_cast<float>(text_weight) > 0;  // as the step sees the weight
+      cfg.g_text_shift = g_text_shift;
     }
     nn::GanStepOptions step_opt = nn::variant_options(variant, static_cast<float>(cls_weight),
                                                       static_cast<float>(interp_weight),

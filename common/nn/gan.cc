@@ -1,5 +1,6 @@
 #include "nn/gan.h"
 
+#include <array>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -40,6 +41,7 @@ std::map<std::string, std::string> GanConfig::to_metadata() const {
           {"ngf", std::to_string(ngf)},
           {"ndf", std::to_string(ndf)}};
   if (d_text_head) m["d_text_head"] = "1";  // absent: no head, as before the option
+  if (g_text_shift) m["g_text_shift"] = "1";  // absent: none, as before the option
   return m;
 }
 
@@ -71,7 +73,35 @@ GanConfig GanConfig::from_metadata(const std::map<std::string, std::string>& met
       fail<InputError>("checkpoint metadata 'd_text_head' is '{}', expected 0 or 1", head->second);
     c.d_text_head = head->second == "1";
   }
+  auto shift = meta.find("g_text_shift");  // checkpoints from before the option have none
+  if (shift != meta.end()) {
+    if (shift->second != "0" && shift->second != "1")
+      fail<InputError>("checkpoint metadata 'g_text_shift' is '{}', expected 0 or 1", shift->second);
+    c.g_text_shift = shift->second == "1";
+  }
   return c;
+}
+
+// ---- TextShift ---------------------------------------------------------------------------
+TextShift::TextShift(ParamSet& ps, const std::string& name, i64 text_dim, i64 channels)
+    : lin_(ps, name, text_dim, channels, /*bias=*/false) {}
+
+void TextShift::bind(Backend& be) {
+  be_ = &be;
+  lin_.bind(be);
+}
+
+const Array& TextShift::forward(int pass, const Array& x, const Array& t) {
+  Slot& s = slots_[pass];
+  be_->replicate(lin_.forward(pass, t), x.dim(2), x.dim(3), s.rep);
+  be_->add(x, s.rep, s.sum);
+  return s.sum;
+}
+
+const Array& TextShift::backward(int pass, const Array& dy, bool param_grads) {
+  Slot& s = slots_[pass];
+  be_->replicate_backward(dy, s.dt);
+  return lin_.backward(pass, s.dt, /*need_dx=*/true, param_grads);
 }
 
 // ---- ResBlock ----------------------------------------------------------------------------
@@ -136,6 +166,10 @@ Generator::Generator(const GanConfig& c)
     res0_ = std::make_unique<ResBlock>(ps_, "res0", 8 * c.ngf, Act::kRelu, 0.0f);
     res1_ = std::make_unique<ResBlock>(ps_, "res1", 4 * c.ngf, Act::kRelu, 0.0f);
   }
+  // Registered last, so that the other parameters draw the same initial values with or without.
+  if (c.g_text_shift)
+    for (int i = 0; i < 3; ++i)
+      shift_[i] = std::make_unique<TextShift>(ps_, fmt::format("shift{}", i + 1), c.proj_dim, (4 >> i) * c.ngf);
 }
 
 void Generator::bind(Backend& be) {
@@ -148,6 +182,12 @@ void Generator::bind(Backend& be) {
   for (BatchNorm* b : {&bn0_, &bn1_, &bn2_, &bn3_}) b->bind(be);
   tanh_.bind(be);
   if (res0_) res0_->bind(be), res1_->bind(be);
+  for (auto& l : shift_)
+    if (l) l->bind(be);
+}
+
+const Array& Generator::shifted(int pass, int i, const Array& x, const Array& h) {
+  return shift_[i] ? shift_[i]->forward(pass, x, h) : x;
 }
 
 const Array& Generator::forward(int pass, const Array& z, const Array& emb, bool training) {
@@ -158,24 +198,31 @@ const Array& Generator::forward(int pass, const Array& z, const Array& emb, bool
   be_->concat(be_->reshape(z, {n, cfg_.z_dim, 1, 1}), s.h4, s.x);
   const Array* a = &bn0_.forward(pass, up0_.forward(pass, s.x), training);
   if (res0_) a = &res0_->forward(pass, *a, training);
-  a = &bn1_.forward(pass, up1_.forward(pass, *a), training);
+  a = &bn1_.forward(pass, shifted(pass, 0, up1_.forward(pass, *a), h), training);
   if (res1_) a = &res1_->forward(pass, *a, training);
-  a = &bn2_.forward(pass, up2_.forward(pass, *a), training);
-  a = &bn3_.forward(pass, up3_.forward(pass, *a), training);
+  a = &bn2_.forward(pass, shifted(pass, 1, up2_.forward(pass, *a), h), training);
+  a = &bn3_.forward(pass, shifted(pass, 2, up3_.forward(pass, *a), h), training);
   return tanh_.forward(pass, up4_.forward(pass, *a));
 }
 
 void Generator::backward(int pass, const Array& dimage) {
   Slot& s = slots_[pass];
+  // bn1..bn3's input gradients: the text shifts take them back to d h once the input's part is in.
+  std::array<const Array*, 3> dsh{};
   const Array* d = &up4_.backward(pass, tanh_.backward(pass, dimage), true);
-  d = &up3_.backward(pass, bn3_.backward(pass, *d), true);
-  d = &up2_.backward(pass, bn2_.backward(pass, *d), true);
+  d = dsh[2] = &bn3_.backward(pass, *d);
+  d = &up3_.backward(pass, *d, true);
+  d = dsh[1] = &bn2_.backward(pass, *d);
+  d = &up2_.backward(pass, *d, true);
   if (res1_) d = &res1_->backward(pass, *d, true);
-  d = &up1_.backward(pass, bn1_.backward(pass, *d), true);
+  d = dsh[0] = &bn1_.backward(pass, *d);
+  d = &up1_.backward(pass, *d, true);
   if (res0_) d = &res0_->backward(pass, *d, true);
   d = &up0_.backward(pass, bn0_.backward(pass, *d), true);
   be_->concat_backward(*d, cfg_.z_dim, s.dz, s.dh4);
-  s.dh = be_->reshape(s.dh4, {s.dh4.dim(0), cfg_.proj_dim});
+  be_->to_plain(be_->reshape(s.dh4, {s.dh4.dim(0), cfg_.proj_dim}), s.dh);
+  for (int i = 0; i < 3; ++i)
+    if (shift_[i]) be_->accumulate(shift_[i]->backward(pass, *dsh[i]), s.dh);
   fc_.backward(pass, fc_act_.backward(pass, s.dh), /*need_dx=*/false);
 }
 

@@ -21,9 +21,33 @@ struct GanConfig {
   // D's text head (not in the paper): a linear map from D's pooled 4 x 4 features to the
   // caption embedding, "aux.weight" and "aux.bias" (Discriminator::text).
   bool d_text_head = false;
+  // G's text shifts (not in the paper, TextShift "shift1".."shift3"): before its batch norms
+  // bn1..bn3 the generator adds a per-channel shift, a linear map of its text projection, at every
+  // position, so that the caption reaches every scale and not only the 4 x 4 input.
+  bool g_text_shift = false;
 
   std::map<std::string, std::string> to_metadata() const;
   static GanConfig from_metadata(const std::map<std::string, std::string>& meta);
+};
+
+// y = x + W t at every position of x [N,C,H,W], t [N,T], W [C,T] ("<name>.weight"): a per-channel
+// shift of a feature map by a text vector. Bias-free: a batch norm follows and takes out any
+// constant.
+class TextShift {
+ public:
+  TextShift(ParamSet& ps, const std::string& name, i64 text_dim, i64 channels);
+  void bind(Backend& be);
+  const Array& forward(int pass, const Array& x, const Array& t);
+  // From d y (which is also d x): W's gradient accumulated when param_grads; returns d t.
+  const Array& backward(int pass, const Array& dy, bool param_grads = true);
+
+ private:
+  Backend* be_ = nullptr;
+  Linear lin_;
+  struct Slot {
+    Array rep, sum, dt;
+  };
+  Slots<Slot> slots_;
 };
 
 // 1x1 (C -> C/4) BN act, 3x3 (C/4 -> C/4) BN act, 3x3 (C/4 -> C) BN, add the input, act.
@@ -68,9 +92,12 @@ class Generator {
   BatchNorm bn0_, bn1_, bn2_, bn3_;  // with their ReLU fused, except where a residual block follows
   Activation tanh_;
   std::unique_ptr<ResBlock> res0_, res1_;
+  std::unique_ptr<TextShift> shift_[3];  // before bn1, bn2, bn3 (cfg.g_text_shift)
   struct Slot {
     Array h4, x, dx, dz, dh4, dh;
   };
+  // x + shift_[i](h) at every position; x itself without the shifts.
+  const Array& shifted(int pass, int i, const Array& x, const Array& h);
   Slots<Slot> slots_;
 };
 

@@ -11,7 +11,7 @@ writes gan_variants.safetensors, then re-reads it and checks it against what was
 
 Sizes (SIZES; also in __metadata__): plain arch, batch B=6 (so the interpolated half batch has 3
 rows: batch norm over 2 rows saturates), z_dim=10, emb_dim=24, proj_dim=8, ngf=ndf=2 (small
-widths keep the file near 1 MB). float32, CPU, torch.set_num_threads(1). Every random draw
+widths keep the file near 1.2 MB). float32, CPU, torch.set_num_threads(1). Every random draw
 comes from one torch.Generator seeded with SEED, in this order: init_weights(G), init_weights(D),
 x_real U8 [B,3,64,64] (the networks see x / 127.5 - 1, as train-gan feeds them), emb_right N(0,1) [B,emb], emb_wrong N(0,1) [B,emb], z N(0,1) [B,z], z_int N(0,1) [B/2,z],
 z_ms N(0,1) [B,z], then the augmentation draws of int-cls-ms-aug, each int32 [rows,4] of (dy, dx)
@@ -36,7 +36,10 @@ block means, train-gan --ms-pool 8 --ms-image edges), and int-cls-ms-text and cl
 text head, train-gan --text-head 0.75: text(x) = aux(sum over the 4 x 4 positions of D's features
 before the text joins them), a Linear(8 ndf, emb_dim) whose init is drawn after everything above,
 aux.weight N(0, 0.02) [emb, 8 ndf] then aux.bias 0; D pays 0.75 mse(text(x_real), h), G
-0.75 mse(text(fake), h) through s_g's pass):
+0.75 mse(text(fake), h) through s_g's pass), and int-cls-ms-shift (int-cls-ms with G's text shifts,
+train-gan --g-text-shift: before bn1, bn2 and bn3 G adds shift1..3(h_proj), bias-free
+Linear(proj_dim, channels), at every position; their weights N(0, 0.02), shift1 then shift2 then
+shift3, drawn after aux's):
   D step: s_r = D(x, h); [cls] s_w = D(x_wrong, h); s_f = D(fake.detach(), h), fake = G(z, h)
     loss_d = bce(s_r,1) + cls_weight*bce(s_w,0) + (1-cls_weight)*bce(s_f,0)
   G step: s_g = D(fake, h) (the same fake, the stepped D);
@@ -53,9 +56,10 @@ aux.weight N(0, 0.02) [emb, 8 ndf] then aux.bias 0; D pays 0.75 mse(text(x_real)
   V/grad/G/<param>, V/step/G/<name>, and for V in gan and cls only (int's D step is gan's,
   int-cls's is cls's: the same D loss from the same start) V/grad/D/<param>, V/step/D/<name>
   (after optD.step()); the ms variants' D steps are cls's too, except int-cls-ms-aug's and
-  int-cls-ms-text's and cls-text's, recorded.
+  int-cls-ms-text's and cls-text's and int-cls-ms-shift's, recorded.
 Shared: in/x_real (U8), in/emb_right, in/emb_wrong, in/z, in/z_int, in/z_ms, in/aug_* (I32), init/G/*,
-init/D/*, and init/D_text/* (init/D/* with aux.weight and aux.bias: the -text variants' D).
+init/D/*, init/D_text/* (init/D/* with aux.weight and aux.bias: the -text variants' D), and
+init/G_shift/* (init/G/* with shift1..3.weight: the -shift variant's G).
 """
 import argparse
 import hashlib
@@ -72,12 +76,14 @@ SEED = 4321
 SIZES = dict(batch=6, z_dim=10, emb_dim=24, proj_dim=8, ngf=2, ndf=2)
 # variant: (cls_weight, interp_weight, ms_weight, ms_pool, augment); "-edges": the mode-seeking
 # distance on the differences of horizontally adjacent block means (train-gan --ms-image edges);
-# "-text": D's text head with weight TEXT_WEIGHT (train-gan --text-head)
+# "-text": D's text head with weight TEXT_WEIGHT (train-gan --text-head); "-shift": G's text shifts
+# (train-gan --g-text-shift)
 VARIANTS = {"gan": (0.0, 0.0, 0.0, 1, False), "cls": (0.5, 0.0, 0.0, 1, False), "int": (0.0, 1.0, 0.0, 1, False),
             "int-cls": (0.5, 1.0, 0.0, 1, False), "cls-ms": (0.5, 0.0, 1.0, 1, False),
             "int-cls-ms": (0.5, 1.0, 1.0, 1, False), "int-cls-ms8": (0.5, 1.0, 1.0, 8, False),
             "int-cls-ms-aug": (0.5, 1.0, 1.0, 1, True), "int-cls-ms8-edges": (0.5, 1.0, 1.0, 8, False),
-            "int-cls-ms-text": (0.5, 1.0, 1.0, 1, False), "cls-text": (0.5, 0.0, 0.0, 1, False)}
+            "int-cls-ms-text": (0.5, 1.0, 1.0, 1, False), "cls-text": (0.5, 0.0, 0.0, 1, False),
+            "int-cls-ms-shift": (0.5, 1.0, 1.0, 1, False)}
 TEXT_WEIGHT = 0.75
 AUG_SHIFT, AUG_CUT = 8, 32
 MS_EPS = 1e-5
@@ -109,8 +115,8 @@ def _draws(rows, gen):
     return torch.cat([shift, centre], 1).to(torch.int32)
 
 
-def _nets(s, text_head=False):
-    G = t2i_nets.Generator(s["z_dim"], s["emb_dim"], s["proj_dim"], s["ngf"], "plain")
+def _nets(s, text_head=False, text_shift=False):
+    G = t2i_nets.Generator(s["z_dim"], s["emb_dim"], s["proj_dim"], s["ngf"], "plain", text_shift=text_shift)
     D = t2i_nets.Discriminator(s["emb_dim"], s["proj_dim"], s["ndf"], "plain", text_head=text_head)
     return G, D
 
@@ -145,6 +151,14 @@ def record():
         D0_text.aux.bias.zero_()
     for name, t in D0_text.state_dict().items():
         rec["init/D_text/" + name] = t.detach().clone()
+    G0_shift = _nets(s, text_shift=True)[0]
+    with torch.no_grad():
+        G0_shift.load_state_dict(G0.state_dict(), strict=False)
+        for i in (1, 2, 3):
+            w = getattr(G0_shift, "shift%d" % i).weight
+            w.copy_(torch.randn(w.shape, generator=gen) * 0.02)
+    for name, t in G0_shift.state_dict().items():
+        rec["init/G_shift/" + name] = t.detach().clone()
     x_real = x_real_u8.float() / 127.5 - 1
     x_wrong = torch.roll(x_real, -1, dims=0)
     bce = F.binary_cross_entropy_with_logits
@@ -157,8 +171,9 @@ def record():
             return shift_cutout(img, aug[which], AUG_CUT) if augment else img
 
         text_w = TEXT_WEIGHT if v.endswith("-text") else 0.0
-        G, D = _nets(s, text_head=text_w > 0)
-        G.load_state_dict(G0.state_dict())
+        shift = v.endswith("-shift")
+        G, D = _nets(s, text_head=text_w > 0, text_shift=shift)
+        G.load_state_dict((G0_shift if shift else G0).state_dict())
         D.load_state_dict((D0_text if text_w > 0 else D0).state_dict())
         G.train()
         D.train()
@@ -182,7 +197,7 @@ def record():
         out["s_f"] = s_f
         loss_d.backward()
         out["loss_d"] = loss_d.reshape(1)
-        d_recorded = (int_w == 0 and ms_w == 0) or augment or text_w > 0
+        d_recorded = (int_w == 0 and ms_w == 0) or augment or text_w > 0 or shift
         if d_recorded:
             for name, p in D.named_parameters():
                 rec["%s/grad/D/%s" % (v, name)] = p.grad.detach().clone()
@@ -230,7 +245,8 @@ def record():
                                  (v, c, i, m, (",ms_pool=%d" % p if p > 1 else "") +
                                   (",ms_image=edges" if v.endswith("-edges") else ""),
                                   (",augment=translation+cutout" if a else "") +
-                                  (",text_weight=%g" % TEXT_WEIGHT if v.endswith("-text") else ""))
+                                  (",text_weight=%g" % TEXT_WEIGHT if v.endswith("-text") else "") +
+                                  (",g_text_shift=1" if v.endswith("-shift") else ""))
                                  for v, (c, i, m, p, a) in VARIANTS.items()),
             "torch_version": torch.__version__, "regenerate": REGENERATE}
     return rec, meta

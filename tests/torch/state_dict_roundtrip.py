@@ -34,14 +34,15 @@ def close(a, b, tol=1e-4):
 
 
 # "+text": the discriminator with its text head (train-gan --text-head), whose reading of the
-# image must agree too.
-for arch in ("plain", "v2", "plain+text"):
+# image must agree too; "+shift": the generator with its text shifts (train-gan --g-text-shift).
+for arch in ("plain", "v2", "plain+text", "v2+shift"):
     ck, io, back, out = (os.path.join(tmp, "%s-%s.safetensors" % (arch, n)) for n in ("t2i", "io", "torch", "out"))
     subprocess.run([probe, "write", arch, ck, io], check=True)
     tensors, meta = t2i_nets.load_safetensors(ck)
-    text = arch.endswith("+text")
-    check(meta.get("model") == "t2igan-gan" and meta.get("arch") == arch.replace("+text", "") and
-          (meta.get("d_text_head") == "1") == text, "%s: metadata names the model" % arch)
+    text, shift = "+text" in arch, "+shift" in arch
+    check(meta.get("model") == "t2igan-gan" and meta.get("arch") == arch.split("+")[0] and
+          (meta.get("d_text_head") == "1") == text and (meta.get("g_text_shift") == "1") == shift,
+          "%s: metadata names the model" % arch)
     model = t2i_nets.TextToImageGAN.from_metadata(meta)
     weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
     result = model.load_state_dict(weights, strict=True)

@@ -4,7 +4,10 @@
 The module names below are a contract: the C++ checkpoint tensor names are exactly these
 state_dict names (e.g. "up0.weight", "res0.conv2.weight", "bn3.running_var").
 
-  Generator(z_dim, emb_dim, proj_dim, ngf, arch)      forward(z [B,z_dim], emb [B,emb_dim]) -> [B,3,64,64]
+  Generator(z_dim, emb_dim, proj_dim, ngf, arch, text_shift)
+                                                      forward(z [B,z_dim], emb [B,emb_dim]) -> [B,3,64,64];
+                                                      with text_shift (train-gan --g-text-shift) adds
+                                                      shift1..3(h) at every position before bn1..bn3
   Discriminator(emb_dim, proj_dim, ndf, arch, text_head)
                                                       forward(image [B,3,64,64], emb [B,emb_dim]) -> logits [B];
                                                       with text_head (train-gan --text-head) also sets
@@ -18,7 +21,8 @@ block, the block's output already includes the final activation).
 
 All convolutions are bias-free; Linear layers have a bias. LeakyReLU slope 0.2. BatchNorm with
 PyTorch defaults (eps 1e-5, momentum 0.1). Modules are registered in forward order, but for
-the discriminator's text head (aux), registered last.
+the discriminator's text head (aux) and the generator's text shifts (shift1..3, bias-free: the
+batch norm after them takes out any constant), registered last.
 
 Self-test (state_dict names/shapes and parameter counts at the default sizes, output shapes):
   /usr/bin/python3 tests/torch/t2i_nets.py --selftest
@@ -71,10 +75,11 @@ def _check_arch(arch):
 
 
 class Generator(nn.Module):
-    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, arch="plain"):
+    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, arch="plain", text_shift=False):
         super().__init__()
         _check_arch(arch)
         self.arch, self.z_dim, self.emb_dim, self.proj_dim, self.ngf = arch, z_dim, emb_dim, proj_dim, ngf
+        self.text_shift = text_shift
         self.fc = nn.Linear(emb_dim, proj_dim)
         self.up0 = nn.ConvTranspose2d(z_dim + proj_dim, 8 * ngf, 4, 1, 0, bias=False)
         self.bn0 = nn.BatchNorm2d(8 * ngf)
@@ -89,16 +94,25 @@ class Generator(nn.Module):
         self.up3 = nn.ConvTranspose2d(2 * ngf, ngf, 4, 2, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(ngf)
         self.up4 = nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False)
+        if text_shift:  # train-gan --g-text-shift: the text projection as a shift at every scale
+            self.shift1 = nn.Linear(proj_dim, 4 * ngf, bias=False)
+            self.shift2 = nn.Linear(proj_dim, 2 * ngf, bias=False)
+            self.shift3 = nn.Linear(proj_dim, ngf, bias=False)
+
+    def _shift(self, i, x, h):
+        if not self.text_shift:
+            return x
+        return x + getattr(self, "shift%d" % i)(h)[:, :, None, None]
 
     def forward(self, z, emb):
         h = F.leaky_relu(self.fc(emb), LEAK)
         x = torch.cat([z, h], dim=1).view(z.shape[0], self.z_dim + self.proj_dim, 1, 1)
         x = self.bn0(self.up0(x))                                  # [B, 8ngf, 4, 4]
         x = self.res0(x) if self.arch == "v2" else F.relu(x)
-        x = self.bn1(self.up1(x))                                  # [B, 4ngf, 8, 8]
+        x = self.bn1(self._shift(1, self.up1(x), h))               # [B, 4ngf, 8, 8]
         x = self.res1(x) if self.arch == "v2" else F.relu(x)
-        x = F.relu(self.bn2(self.up2(x)))                          # [B, 2ngf, 16, 16]
-        x = F.relu(self.bn3(self.up3(x)))                          # [B, ngf, 32, 32]
+        x = F.relu(self.bn2(self._shift(2, self.up2(x), h)))       # [B, 2ngf, 16, 16]
+        x = F.relu(self.bn3(self._shift(3, self.up3(x), h)))       # [B, ngf, 32, 32]
         return torch.tanh(self.up4(x))                             # [B, 3, 64, 64]
 
 
@@ -147,16 +161,19 @@ class TextToImageGAN(nn.Module):
     may hold an embedding standardisation: feed G (emb - mean) * scale with mean = the tensor
     "embedding_norm.mean" and scale = float(metadata["embedding_norm.scale"]) (see train-gan(1))."""
 
-    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, ndf=64, arch="plain", text_head=False):
+    def __init__(self, z_dim=100, emb_dim=1024, proj_dim=128, ngf=128, ndf=64, arch="plain", text_head=False,
+                 text_shift=False):
         super().__init__()
-        self.generator = Generator(z_dim=z_dim, emb_dim=emb_dim, proj_dim=proj_dim, ngf=ngf, arch=arch)
+        self.generator = Generator(z_dim=z_dim, emb_dim=emb_dim, proj_dim=proj_dim, ngf=ngf, arch=arch,
+                                   text_shift=text_shift)
         self.discriminator = Discriminator(emb_dim=emb_dim, proj_dim=proj_dim, ndf=ndf, arch=arch, text_head=text_head)
 
     @staticmethod
     def from_metadata(meta):
         return TextToImageGAN(z_dim=int(meta["z_dim"]), emb_dim=int(meta["emb_dim"]), proj_dim=int(meta["proj_dim"]),
                               ngf=int(meta["ngf"]), ndf=int(meta["ndf"]), arch=meta["arch"],
-                              text_head=meta.get("d_text_head", "0") == "1")
+                              text_head=meta.get("d_text_head", "0") == "1",
+                              text_shift=meta.get("g_text_shift", "0") == "1")
 
     def metadata(self):
         g, d = self.generator, self.discriminator
@@ -164,6 +181,8 @@ class TextToImageGAN(nn.Module):
                 "proj_dim": str(g.proj_dim), "ngf": str(g.ngf), "ndf": str(d.ndf)}
         if d.text_head:
             meta["d_text_head"] = "1"
+        if g.text_shift:
+            meta["g_text_shift"] = "1"
         return meta
 
 

@@ -1,10 +1,10 @@
 // A test helper for tests/torch/state_dict_roundtrip.py: writes a GAN checkpoint with the
 // outputs its nets give, and runs any GAN checkpoint (one PyTorch wrote, say) on given inputs.
-//   t2i_model_probe write <arch>[+text] <checkpoint-out> <io-out>
+//   t2i_model_probe write <arch>[+text][+shift] <checkpoint-out> <io-out>
 //   t2i_model_probe run <checkpoint> <io-in> <outputs-out>
 // io files are safetensors: in/z, in/emb, in/image and out/g (G in inference mode), out/d
 // (D logits in inference mode), and with D's text head (+text: train-gan --text-head) out/text
-// (its reading of in/image).
+// (its reading of in/image). +shift: G's text shifts (train-gan --g-text-shift).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -35,11 +35,14 @@ void outputs(Backend& be, Generator& g, Discriminator& d, const Checkpoint& io, 
 
 int write(std::string arch, const std::string& ck_path, const std::string& io_path) {
   GanConfig cfg;
-  const std::string text_suffix = "+text";
-  if (arch.size() > text_suffix.size() && arch.compare(arch.size() - text_suffix.size(), text_suffix.size(), text_suffix) == 0) {
-    cfg.d_text_head = true;
-    arch.resize(arch.size() - text_suffix.size());
-  }
+  auto take_suffix = [&](const std::string& suffix) {
+    const std::size_t at = arch.find(suffix);
+    if (at == std::string::npos || at == 0) return false;
+    arch.erase(at, suffix.size());
+    return true;
+  };
+  cfg.d_text_head = take_suffix("+text");
+  cfg.g_text_shift = take_suffix("+shift");
   cfg.arch = arch_from_name(arch);
   cfg.z_dim = 10, cfg.emb_dim = 24, cfg.proj_dim = 8, cfg.ngf = 8, cfg.ndf = 8;
   auto be = make_backend("cpu");

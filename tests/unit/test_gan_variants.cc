@@ -3,7 +3,8 @@
 // distance on 8 x 8 block means, train-gan --ms-pool 8; "int-cls-ms-aug": with DiffAugment's
 // translation and cutout of every D input, train-gan --augment translation,cutout; "int-cls-ms8-edges":
 // the distance on the differences of horizontally adjacent 8 x 8 block means, train-gan --ms-image
-// edges; "int-cls-ms-text" and "cls-text": D's text head, train-gan --text-head 0.75), against an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py):
+// edges; "int-cls-ms-text" and "cls-text": D's text head, train-gan --text-head 0.75; "int-cls-ms-shift":
+// G's text shifts, train-gan --g-text-shift), against an independent PyTorch implementation (tests/torch/make_gan_variant_fixtures.py):
 // the same initial weights and inputs, one step of each variant; logits, losses, every parameter gradient,
 // every parameter and batch-norm statistic after the step must agree, on ref, cpu and cuda.
 #include <fmt/format.h>
@@ -71,8 +72,10 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   auto ends_with = [&](const std::string& tail) {
     return c.variant.size() > tail.size() && c.variant.compare(c.variant.size() - tail.size(), tail.size(), tail) == 0;
   };
-  const bool aug = ends_with("-aug"), edges = ends_with("-edges"), text = ends_with("-text");
-  const std::string base = c.variant.substr(0, c.variant.size() - (aug ? 4 : edges ? 6 : text ? 5 : 0));
+  const bool aug = ends_with("-aug"), edges = ends_with("-edges"), text = ends_with("-text"),
+             shift = ends_with("-shift");
+  const std::string base =
+      c.variant.substr(0, c.variant.size() - (aug ? 4 : edges ? 6 : text ? 5 : shift ? 6 : 0));
   const std::size_t ms_at = base.find("-ms");
   const bool ms = ms_at != std::string::npos;
   const GanVariant variant = variant_from_name(base.substr(0, ms_at));
@@ -82,12 +85,13 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
   if (aug) opt.aug_shift = 8, opt.aug_cut = 32;
   opt.ms_edges = edges;
   if (text) opt.text_weight = 0.75f, cfg.d_text_head = true;
+  cfg.g_text_shift = shift;
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
   g.bind(*be);
   d.bind(*be);
-  g.params().load_from(fx, "init/G/");
+  g.params().load_from(fx, shift ? "init/G_shift/" : "init/G/");
   d.params().load_from(fx, text ? "init/D_text/" : "init/D/");
 
   GanStep step(*be, g, d, opt);
@@ -118,8 +122,9 @@ TEST_P(GanVariantFixture, OneStepMatchesPyTorch) {
 
   const std::string v = c.variant + "/";
   // int's D step is gan's and int-cls's and the ms variants' are cls's: the fixture records them once.
-  // The augmented variant's D step sees other images: recorded on its own.
-  const std::string dv = (aug || text ? c.variant : c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
+  // The augmented variant's D step sees other images, and the shifted one other samples: recorded
+  // on their own.
+  const std::string dv = (aug || text || shift ? c.variant : c.variant == "int" ? "gan" : c.variant == "int-cls" || ms ? "cls" : c.variant) + "/";
   const double tol = 2e-4;
   const char* names[] = {"s_r", "s_w", "s_f", "s_g", "s_i"};
   for (int i = 0; i < 5; ++i) {
@@ -198,7 +203,9 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GanVariantFixture,
                                            Case{"int-cls-ms8-edges", "ref"}, Case{"int-cls-ms8-edges", "cpu"},
                                            Case{"int-cls-ms8-edges", "cuda"}, Case{"int-cls-ms-text", "ref"},
                                            Case{"int-cls-ms-text", "cpu"}, Case{"int-cls-ms-text", "cuda"},
-                                           Case{"cls-text", "ref"}, Case{"cls-text", "cpu"}, Case{"cls-text", "cuda"}),
+                                           Case{"cls-text", "ref"}, Case{"cls-text", "cpu"}, Case{"cls-text", "cuda"},
+                                           Case{"int-cls-ms-shift", "ref"}, Case{"int-cls-ms-shift", "cpu"},
+                                           Case{"int-cls-ms-shift", "cuda"}),
                          case_name);
 
 TEST(GanVariants, NamesAndOptions) {
@@ -233,6 +240,30 @@ TEST(GanVariants, TextHeadNeedsAHeadAndAValidSetting) {
   Discriminator dh(cfg);
   EXPECT_EQ(dh.params().entries().back().name, "aux.bias");
   meta["d_text_head"] = "yes";
+  EXPECT_THROW(GanConfig::from_metadata(meta), InputError);
+}
+
+TEST(GanVariants, TextShiftsAreRegisteredLastAndNamedInTheMetadata) {
+  GanConfig cfg;
+  cfg.ngf = cfg.ndf = 2, cfg.z_dim = 4, cfg.emb_dim = 6, cfg.proj_dim = 3;
+  EXPECT_EQ(cfg.to_metadata().count("g_text_shift"), 0u);  // absent without the shifts, as before them
+  Generator plain(cfg);
+  cfg.g_text_shift = true;
+  auto meta = cfg.to_metadata();
+  EXPECT_EQ(meta.at("g_text_shift"), "1");
+  EXPECT_TRUE(GanConfig::from_metadata(meta).g_text_shift);
+  Generator g(cfg);
+  // The other parameters come first, in the same order, so they draw the same initial values.
+  const auto& a = plain.params().entries();
+  const auto& b = g.params().entries();
+  ASSERT_EQ(b.size(), a.size() + 3);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].name, b[i].name);
+  for (int i = 0; i < 3; ++i) {
+    const auto& e = b[a.size() + std::size_t(i)];
+    EXPECT_EQ(e.name, fmt::format("shift{}.weight", i + 1));
+    EXPECT_EQ(e.shape, (Shape{(4 >> i) * cfg.ngf, cfg.proj_dim}));
+  }
+  meta["g_text_shift"] = "2";
   EXPECT_THROW(GanConfig::from_metadata(meta), InputError);
 }
 
