@@ -863,7 +863,8 @@ class DnnlBackend : public Backend {
   std::unique_ptr<PoolOp> make_maxpool1d(i64 k, i64 s) override { return std::make_unique<DnnlMaxPool>(k, s); }
   std::unique_ptr<RnnOp> make_rnn(const RnnSpec& spec) override { return std::make_unique<DnnlRnn>(spec); }
 
-  // Small plumbing on plain layouts with loops: these arrays are at most N x 640 x 4 x 4.
+  // Small plumbing on plain layouts with loops: D's text at 4 x 4 (N x 640 x 4 x 4 at most), and
+  // with train-gan --g-text-shift G's shifts, up to N x ngf x 32 x 32.
   void replicate(const Array& x, i64 h, i64 w, Array& y) override {
     const Shape s{x.dim(0), x.dim(1), h, w};
     ensure(y, s, plain_md(s));

@@ -220,7 +220,10 @@ void Generator::backward(int pass, const Array& dimage) {
   if (res0_) d = &res0_->backward(pass, *d, true);
   d = &up0_.backward(pass, bn0_.backward(pass, *d), true);
   be_->concat_backward(*d, cfg_.z_dim, s.dz, s.dh4);
-  be_->to_plain(be_->reshape(s.dh4, {s.dh4.dim(0), cfg_.proj_dim}), s.dh);
+  if (shift_[0])
+    be_->to_plain(be_->reshape(s.dh4, {s.dh4.dim(0), cfg_.proj_dim}), s.dh);  // its own, to add to
+  else
+    s.dh = be_->reshape(s.dh4, {s.dh4.dim(0), cfg_.proj_dim});
   for (int i = 0; i < 3; ++i)
     if (shift_[i]) be_->accumulate(shift_[i]->backward(pass, *dsh[i]), s.dh);
   fc_.backward(pass, fc_act_.backward(pass, s.dh), /*need_dx=*/false);

@@ -396,8 +396,8 @@ done
 pass "--text-head: recorded with its tensors, resume keeps it (same bytes), trains otherwise, generate runs it, bad values refused"
 
 # --- --g-text-shift: G's text projection shifts its features at every scale; named in the
-# model's metadata with its tensors, kept by --resume (same bytes), trains otherwise, and generate
-# and invert-style run the generator.
+# model's metadata with its tensors, kept by --resume (same bytes), trains otherwise; generate and
+# invert-style run the generator, and export-model keeps it.
 resume_keeps shift --g-text-shift
 cmp -s <(cut -f4-11 shift-full.tsv) <(cut -f4-11 plain2.tsv) && fail "--g-text-shift trained as the default"
 head -c 8192 shift-full.st | grep -aq '"g_text_shift":"1"' || fail "G's text shifts are not in the model's metadata"
@@ -417,11 +417,15 @@ for i in (1, 2, 3):
 PYEOF
 generate -q -m shift-full.st -n 2 --seed 1 --backend cpu --threads 1 two.t2i > shift-s.t2i
 [ -s shift-s.t2i ] || fail "generate drew nothing from a checkpoint with text shifts"
+export-model -q shift-full.st -o shift-x.st
+head -c 8192 shift-x.st | grep -aq '"g_text_shift":"1"' || fail "export-model dropped the text shifts' setting"
+generate -q -m shift-x.st -n 2 --seed 1 --backend cpu --threads 1 two.t2i > shift-x.t2i
+[ -s shift-x.t2i ] || fail "generate drew nothing from an exported generator with text shifts"
 invert-style train -q -m shift-full.st --embeddings emb.t2i -o shift-style.st --epochs 1 --backend cpu --threads 1
 [ -s shift-style.st ] || fail "invert-style trained nothing on a generator with text shifts"
 train-gan -q "${TINY[@]}" -o shift-v2.st --epochs 1 --arch v2 --crop 72 --g-text-shift
 head -c 8192 shift-v2.st | grep -aq '"g_text_shift":"1"' || fail "--arch v2 --g-text-shift"
-pass "--g-text-shift: named in the model with its tensors, resume keeps it (same bytes), trains otherwise, generate and invert-style run it, v2 takes it"
+pass "--g-text-shift: named in the model with its tensors, resume keeps it (same bytes), trains otherwise, generate, invert-style and export-model take it, v2 takes it"
 
 # --- divergence: a clear stop, exit 3, no checkpoint written.
 expect_exit 3 train-gan -q "${TINY[@]}" -o nan.st --epochs 2 --lr 1e30
