@@ -66,19 +66,16 @@ GanConfig GanConfig::from_metadata(const std::map<std::string, std::string>& met
   c.arch = arch_from_name(get("arch"));
   c.z_dim = num("z_dim"), c.emb_dim = num("emb_dim"), c.proj_dim = num("proj_dim");
   c.ngf = num("ngf"), c.ndf = num("ndf");
-  // Checkpoints from before the option have no text head.
-  auto head = meta.find("d_text_head");
-  if (head != meta.end()) {
-    if (head->second != "0" && head->second != "1")
-      fail<InputError>("checkpoint metadata 'd_text_head' is '{}', expected 0 or 1", head->second);
-    c.d_text_head = head->second == "1";
-  }
-  auto shift = meta.find("g_text_shift");  // checkpoints from before the option have none
-  if (shift != meta.end()) {
-    if (shift->second != "0" && shift->second != "1")
-      fail<InputError>("checkpoint metadata 'g_text_shift' is '{}', expected 0 or 1", shift->second);
-    c.g_text_shift = shift->second == "1";
-  }
+  // Optional switches, "0" or "1": checkpoints from before an option lack its key and have none.
+  auto flag = [&](const char* key) {
+    auto it = meta.find(key);
+    if (it == meta.end()) return false;
+    if (it->second != "0" && it->second != "1")
+      fail<InputError>("checkpoint metadata '{}' is '{}', expected 0 or 1", key, it->second);
+    return it->second == "1";
+  };
+  c.d_text_head = flag("d_text_head");
+  c.g_text_shift = flag("g_text_shift");
   return c;
 }
 
