@@ -221,6 +221,39 @@ MeanSd mean_sd(const std::vector<double>& v) {
   return m;
 }
 
+std::optional<double> between_group_share(const std::vector<std::vector<double>>& groups, std::size_t dim) {
+  if (dim == 0) throw std::invalid_argument("between_group_share: dim 0");
+  std::vector<double> grand(dim, 0.0);
+  std::size_t rows = 0, kept = 0;
+  double within = 0;
+  for (const auto& g : groups) {
+    if (g.size() % dim != 0) throw std::invalid_argument("between_group_share: a group is not whole rows");
+    const std::size_t m = g.size() / dim;
+    if (m < 2) continue;
+    double ss = 0;
+    for (std::size_t d = 0; d < dim; ++d) {
+      double mean = 0;
+      for (std::size_t i = 0; i < m; ++i) mean += g[i * dim + d];
+      grand[d] += mean;
+      mean /= double(m);
+      for (std::size_t i = 0; i < m; ++i) ss += (g[i * dim + d] - mean) * (g[i * dim + d] - mean);
+    }
+    within += ss / double(m - 1);
+    rows += m;
+    ++kept;
+  }
+  if (kept < 2) return std::nullopt;
+  for (double& v : grand) v /= double(rows);
+  double total = 0;
+  for (const auto& g : groups) {
+    if (g.size() / dim < 2) continue;
+    for (std::size_t i = 0; i < g.size(); ++i) total += (g[i] - grand[i % dim]) * (g[i] - grand[i % dim]);
+  }
+  total /= double(rows - 1);
+  if (!(total > 0)) return std::nullopt;
+  return 1.0 - within / double(kept) / total;
+}
+
 double ridge_r2_cv(const std::vector<double>& x, std::size_t dx, const std::vector<double>& y, std::size_t dy,
                    int folds, double lambda) {
   if (dx == 0 || dy == 0 || x.size() % dx != 0 || y.size() % dy != 0 || x.size() / dx != y.size() / dy)

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace t2i::stats {
@@ -69,5 +70,15 @@ MeanSd mean_sd(const std::vector<double>& v);
 // 2 <= folds <= n / 2, the sizes agree and lambda > 0.
 double ridge_r2_cv(const std::vector<double>& x, std::size_t dx, const std::vector<double>& y, std::size_t dy,
                    int folds, double lambda = 1e-2);
+
+// How much of the spread of some vectors lies between their groups rather than within them (an
+// intraclass correlation): 1 - W / T, where W is the mean over groups of the variance of a group's
+// rows about their own mean and T the variance of all rows about the grand mean, both with n - 1
+// and summed over the `dim` coordinates. Each group is a flat vector of its rows (a multiple of
+// dim values); groups of fewer than two rows are left out. 1 when the rows of every group are
+// equal, about 0 when the grouping is at random (a little below 0 by chance). std::nullopt when
+// fewer than two groups remain or all their rows are equal. std::invalid_argument when dim is 0
+// or a group is not whole rows.
+std::optional<double> between_group_share(const std::vector<std::vector<double>>& groups, std::size_t dim);
 
 }  // namespace t2i::stats

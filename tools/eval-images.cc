@@ -34,6 +34,7 @@
 #include "progress.h"
 #include "retrieval.h"
 #include "rng.h"
+#include "stats.h"
 #include "stream.h"
 #include "text/charset.h"
 
@@ -42,6 +43,16 @@ namespace {
 using namespace t2i;
 constexpr std::size_t kPixels = 3 * 64 * 64;
 constexpr int kNegatives = 99;
+constexpr int kBorder = 6;  // background_by_caption: the frame of a 64 x 64 image it reads
+
+// The mean of one 64 x 64 channel (8-bit values) over its outer kBorder pixels, in [-1, 1].
+double border_mean(const std::uint8_t* channel) {
+  std::int64_t sum = 0, n = 0;
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x)
+      if (y < kBorder || y >= 64 - kBorder || x < kBorder || x >= 64 - kBorder) sum += channel[y * 64 + x], ++n;
+  return double(sum) / double(n) / 127.5 - 1.0;
+}
 
 std::string trim(const std::string& s) {
   const auto a = s.find_first_not_of(" \t\r");
@@ -175,7 +186,7 @@ constexpr std::uint64_t kRealStream = 0x7265616cull, kChanceStream = 0x6368616eu
 int main(int argc, char** argv) {
   t2i::Cli cli({
       .name = "eval-images",
-      .purpose = "score images against their captions: R-precision, attribute accuracy, judge-FD, judge-IS, diversity",
+      .purpose = "score images against their captions: R-precision, attribute accuracy, judge-FD, judge-IS, diversity, background share",
       .usage = "eval-images --captions <captions.tsv> [--text-model <text.st>] [--judge <judge.st>] [--real <images.t2i>] "
                "[--unseen <classes.txt>] [<samples.t2i>|-]",
       .example = "list-captions data/birds --split test > te.tsv\n"
@@ -617,6 +628,38 @@ int main(int argc, char** argv) {
     notes.push_back(any_div ? "diversity: mean over caption keys of the mean RMS pixel distance (in [-1,1] units) between "
                               "its samples; near 0 for a collapsed generator"
                             : "diversity: none (no caption key has two samples)");
+
+    // ---- The background the caption fixes: the share of the variance of the images' border colour
+    // (the mean RGB of the outer kBorder pixels) that lies between caption keys rather than between
+    // one key's samples. The captions do not describe the background: 0 when the noise sets it. ----
+    auto background_by_caption = [&](const Scored& set, bool real) {
+      std::map<std::string, std::vector<std::size_t>> groups;
+      for (std::size_t i = 0; i < set.im.samples.size(); ++i) groups[set.im.samples[i].caption_key].push_back(i);
+      Row& r = row("background_by_caption");
+      bool any = false;
+      for (int k = 0; k < 3; ++k) {
+        std::vector<std::vector<double>> colours;
+        for (const auto& [key, idx] : groups) {
+          if (idx.size() < 2 || (k != 0 && (k == 2) != set.im.samples[idx[0]].unseen)) continue;
+          std::vector<double>& c = colours.emplace_back();
+          for (std::size_t i : idx)
+            for (int ch = 0; ch < 3; ++ch) c.push_back(border_mean(set.im.pixels.data() + i * kPixels + ch * 64 * 64));
+        }
+        if (auto v = stats::between_group_share(colours, 3)) {
+          (real ? r.real : r.value)[k] = *v;
+          any = true;
+        }
+      }
+      return any;
+    };
+    const bool any_bg = background_by_caption(gen, false);
+    if (with_real) background_by_caption(*ref, true);
+    notes.push_back(any_bg ? fmt::format("background_by_caption: the share of the variance of the images' border colour (mean "
+                                         "RGB of the outer {} pixels) that lies between caption keys (1 - mean within-key "
+                                         "variance / variance of all); about 0 when the noise alone sets the background, 1 "
+                                         "when the caption fixes it",
+                                         kBorder)
+                           : "background_by_caption: none (fewer than two caption keys with two images that differ)");
 
     // The table as comments, then the machine-readable lines "<metric>.<column><TAB><value>":
     // columns all, seen, unseen (the samples) and real, real_seen, real_unseen (the --real images).

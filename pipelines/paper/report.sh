@@ -166,7 +166,7 @@ also roc.tsv "the ROC curves' points (vectors, task, fpr, tpr, threshold)"
 fi
 if ! skipped eval; then
 item tsv eval.tsv "The evaluation table" \
-  "Samples of every variant from the captions of CUB's test-split images, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity). seen: images of the training classes, $text_seen; unseen: images of the held-out classes, which no model saw. The column real is the same real images: the ceiling." \
+  "Samples of every variant from the captions of CUB's test-split images, scored by eval-images (R-precision with the text model, attribute accuracy, judge-FD and judge-IS with the judge, diversity, and the share of the background's colour fixed by the caption, background_by_caption, which the noise should set). seen: images of the training classes, $text_seen; unseen: images of the held-out classes, which no model saw. The column real is the same real images: the ceiling." \
   images-cub-train images-cub-test judge emb-mean-cub-test eval-emb eval-real \
   $(prefixed eval-samples "${all_variants[@]}") $(prefixed eval "${all_variants[@]}") eval-table
 fi

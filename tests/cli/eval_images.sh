@@ -8,7 +8,8 @@
 #   and the chance line is near the accuracy of captions of other classes;
 # - --real images are scored beside the samples (the ceiling), with a warning when they were the
 #   judge's training images; float32 real images need no "/<i>" keys;
-# - diversity, skips without models, and bad inputs with one line.
+# - diversity, the background's share fixed by the caption, skips without models, and bad inputs
+#   with one line.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
@@ -170,6 +171,31 @@ eval-images --captions tr.tsv --judge judge.st --real te.t2i --threads 1 -q tr.t
 check 'n > 3 * o && o > 0.001' "judge_fd: noise not far above other real images" \
   n="$(value noise.txt judge_fd.all)" o="$(value other.txt judge_fd.all)"
 pass "diversity: one repeated image 0, four birds $(value varied.txt diversity.all); judge_fd to te.t2i: noise $(value noise.txt judge_fd.all), other real images $(value other.txt judge_fd.all), itself 0"
+
+# --- background_by_caption: four copies of one real bird per caption key: the caption fixes the
+# whole border colour (1); four different birds per key, whose backgrounds the renderer draws
+# independently of the bird, as the noise should: about 0.
+tensor-select --head 40 -q < te.t2i | tensor-to-png bgall -q
+mapfile -t pngs < <(find bgall -name '*.png' | sort)
+mapfile -t bgkeys < <(awk 'NR <= 10' keys.txt)
+: > same.t2i
+: > indep.t2i
+for j in $(seq 0 9); do
+  mkdir "same$j" "indep$j"
+  for i in 0 1 2 3; do
+    cp "${pngs[j]}" "same$j/$i.png"
+    cp "${pngs[4 * j + i]}" "indep$j/$i.png"
+  done
+  png-to-tensor --dtype float32 --channels 3 --size 64 --key-prefix "${bgkeys[j]}/" -q same$j/*.png >> same.t2i
+  png-to-tensor --dtype float32 --channels 3 --size 64 --key-prefix "${bgkeys[j]}/" -q indep$j/*.png >> indep.t2i
+done
+eval-images --captions te.tsv --threads 1 -q same.t2i > same.txt
+eval-images --captions te.tsv --threads 1 -q indep.t2i > indep.txt
+[ "$(value same.txt background_by_caption.all)" = 1.0000 ] || fail "copies: $(cat same.txt)"
+check 'b < 0.35 && b > -0.35' "independent backgrounds: background_by_caption" b="$(value indep.txt background_by_caption.all)"
+grep -q '^# background_by_caption: the share of the variance of the images. border colour' same.txt || fail "note: $(cat same.txt)"
+grep -q '^# background_by_caption: none' real.txt || fail "real images, one a key: $(cat real.txt)"
+pass "background_by_caption: copies 1, different birds $(value indep.txt background_by_caption.all)"
 
 # --- float32 real images keyed without "/<i>" (png-to-tensor): accepted as --real; they have no
 # captions here, so only the judge's class metrics are scored for them, with a note.

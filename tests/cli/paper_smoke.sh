@@ -100,15 +100,15 @@ done
 # The tables: the four variants and the real ceiling in eval.tsv; the probe of two style encoders
 # and the caption baseline on both tasks.
 [ "$(head -n 1 "$res/eval.tsv")" = "$(printf 'metric\tgan\tcls\tint\tint-cls\treal')" ] || fail "eval.tsv columns: $(head -n 1 "$res/eval.tsv")"
-for m in r_precision attribute_accuracy judge_fd judge_is diversity; do
+for m in r_precision attribute_accuracy judge_fd judge_is diversity background_by_caption; do
   for s in all seen unseen; do
     grep -qP "^$m\\.$s\t" "$res/eval.tsv" || fail "eval.tsv has no $m.$s row: $(cat "$res/eval.tsv")"
   done
 done
-# A number in every variant's column of every row, and in the real column but for judge_fd and
-# diversity (no real value: "-").
+# A number in every variant's column of every row, and in the real column but for judge_fd,
+# diversity and background_by_caption (no real value: "-").
 bad=$(awk -F'\t' 'NR > 1 { for (i = 2; i <= 5; i++) if ($i !~ /^-?[0-9]+(\.[0-9]+)?$/) print $1 ":" i;
-                            if ($1 ~ /^(judge_fd|diversity)\./ ? $6 != "-" : $6 !~ /^-?[0-9]+(\.[0-9]+)?$/) print $1 ":real";
+                            if ($1 ~ /^(judge_fd|diversity|background_by_caption)\./ ? $6 != "-" : $6 !~ /^-?[0-9]+(\.[0-9]+)?$/) print $1 ":real";
                             if (NF != 6) print $1 ":NF" }' "$res/eval.tsv")
 [ -z "$bad" ] || fail "eval.tsv cells without the expected number: $bad"
 [ "$(awk -F'\t' 'NR > 1 {print $1 ":" $2}' "$res/probe.tsv" | sort | tr '\n' ' ')" = \

@@ -339,5 +339,31 @@ TEST(Stats, RidgeR2FindsLinearMapsAndNothingInNoise) {
   EXPECT_THROW(ridge_r2_cv(x, dx, noise, dy, 5, 0.0), std::invalid_argument);
 }
 
+TEST(Stats, BetweenGroupShare) {
+  // By hand: groups {0, 2} and {4, 6}: within-group variances 2 and 2, all four values' 20 / 3.
+  EXPECT_NEAR(*between_group_share({{0, 2}, {4, 6}}, 1), 1.0 - 2.0 / (20.0 / 3.0), 1e-12);
+  // Two coordinates sum: (0,0),(2,0) | (4,1),(6,1): W = 2, T = (20 + 4 * 0.25) / 3.
+  EXPECT_NEAR(*between_group_share({{0, 0, 2, 0}, {4, 1, 6, 1}}, 2), 1.0 - 2.0 / (21.0 / 3.0), 1e-12);
+  // Groups of one row are left out; equal rows within each group: 1.
+  EXPECT_DOUBLE_EQ(*between_group_share({{1, 1, 1}, {5, 5}, {9}}, 1), 1.0);
+  EXPECT_NEAR(*between_group_share({{1, 1, 1}, {5, 5}, {9}}, 1), *between_group_share({{1, 1, 1}, {5, 5}}, 1), 0.0);
+  // Rows dealt into groups at random: about 0; the same rows sorted into groups by value: near 1.
+  Rng rng(5);
+  std::vector<double> v(4000);
+  for (double& x : v) x = rng.normal();
+  std::vector<std::vector<double>> random(1000), sorted(1000);
+  for (std::size_t i = 0; i < v.size(); ++i) random[i / 4].push_back(v[i]);
+  std::sort(v.begin(), v.end());
+  for (std::size_t i = 0; i < v.size(); ++i) sorted[i / 4].push_back(v[i]);
+  EXPECT_NEAR(*between_group_share(random, 1), 0.0, 0.06);
+  EXPECT_GT(*between_group_share(sorted, 1), 0.99);
+  // Not defined: one group, all rows equal; refused: a group that is not whole rows.
+  EXPECT_FALSE(between_group_share({{1, 2, 3}}, 1).has_value());
+  EXPECT_FALSE(between_group_share({{1, 2}, {3}}, 1).has_value());
+  EXPECT_FALSE(between_group_share({{4, 4}, {4, 4}}, 1).has_value());
+  EXPECT_THROW(between_group_share({{1, 2, 3}}, 2), std::invalid_argument);
+  EXPECT_THROW(between_group_share({{1, 2}}, 0), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace t2i::stats
