@@ -98,6 +98,16 @@ void Cli::expect_args(std::size_t min, std::size_t max) const {
 
 bool Cli::given(const std::string& option) const { return vm_.count(option) && !vm_[option].defaulted(); }
 
+void Cli::warn_resumed(const std::string& option, const std::string& given_value, const std::string& kept_value,
+                       const std::string& checkpoint) const {
+  if (given_value.empty())  // a switch
+    log::warn("--{} is ignored: --resume continues {} with it {}, as it was trained (start a new run to change it)", option,
+              checkpoint, kept_value);
+  else
+    log::warn("--{} {} is ignored: --resume continues {} with --{} {}, as it was trained (start a new run to change it)",
+              option, given_value, checkpoint, option, kept_value);
+}
+
 std::string Cli::help_text() const {
   std::ostringstream out;
   out << info_.name << ": " << info_.purpose << "\n\n";

@@ -15,10 +15,12 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace t2i {
@@ -67,6 +69,21 @@ class Cli {
   // Whether an option was given on the command line (not just defaulted).
   bool given(const std::string& option) const;
 
+  // --resume continues a checkpoint's training with the checkpoint's settings: sets `var` (the
+  // variable of `option`) to the checkpoint's `value`. When the option was given on the command
+  // line with another value, one warning says it is ignored, rather than replacing it silently.
+  template <class T, class U>
+  void resumed(const std::string& option, T& var, const U& value, const std::string& checkpoint) const {
+    const T kept = static_cast<T>(value);
+    if (given(option) && !(var == kept)) {
+      if constexpr (std::is_same_v<T, bool>)
+        warn_resumed(option, "", kept ? "on" : "off", checkpoint);
+      else
+        warn_resumed(option, fmt::format("{}", var), fmt::format("{}", kept), checkpoint);
+    }
+    var = kept;
+  }
+
   // Parses, handles --help and --version, sets up logging, runs body; returns the exit code.
   int run(int argc, char** argv, const std::function<int()>& body);
 
@@ -78,6 +95,9 @@ class Cli {
   const std::string& command_line() const { return command_line_; }
 
  private:
+  void warn_resumed(const std::string& option, const std::string& given_value, const std::string& kept_value,
+                    const std::string& checkpoint) const;
+
   ToolInfo info_;
   po::options_description tool_options_{"Options"};
   po::options_description common_options_{"Common options"};

@@ -163,18 +163,22 @@ int train(const Cli& cli, TrainOptions o) {
     require_training_checkpoint(*ck, "--resume");
     if (ck->metadata.count(kCommandsKey)) previous_commands = ck->meta(kCommandsKey);
     scfg = nn::StyleConfig::from_checkpoint(*ck);
+    // The checkpoint's settings hold; an option given with another value is ignored with a warning.
+    auto keep = [&](const std::string& option, auto& var, const auto& value) { cli.resumed(option, var, value, o.out_path); };
+    keep("arch", o.arch_text, std::string(nn::arch_name(scfg.arch)));
+    keep("ndf", o.ndf, scfg.ndf);
     try {
       if (o.gan_path.empty()) o.gan_path = ck->meta("gan.path");
       ck_hash = ck->meta("gan.hash");
-      seed = std::stoull(ck->meta("train.seed"));
+      keep("seed", seed, std::stoull(ck->meta("train.seed")));
       start_epoch = std::stoi(ck->meta("train.epoch"));
       start_iter = std::stoull(ck->meta("train.iteration"));
-      o.lr = std::stod(ck->meta("train.lr"));
-      o.lr_halve_every = std::stoi(ck->meta("train.lr_halve_every"));
-      o.beta1 = std::stod(ck->meta("train.beta1"));
-      o.batch = std::stoi(ck->meta("train.batch"));
-      o.captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
-      o.g_bn = ck->meta("train.g_bn");
+      keep("lr", o.lr, std::stod(ck->meta("train.lr")));
+      keep("lr-halve-every", o.lr_halve_every, std::stoi(ck->meta("train.lr_halve_every")));
+      keep("beta1", o.beta1, std::stod(ck->meta("train.beta1")));
+      keep("batch", o.batch, std::stoi(ck->meta("train.batch")));
+      keep("captions-per-image", o.captions_per_image, std::stoi(ck->meta("train.captions_per_image")));
+      keep("g-bn", o.g_bn, ck->meta("train.g_bn"));
       part_loss = std::stod(ck->meta("train.partial_loss"));
       losses = split_doubles(ck->meta("train.losses"));
     } catch (const std::logic_error&) {
@@ -469,7 +473,7 @@ int main(int argc, char** argv) {
       ("g-bn", po::value(&t.g_bn)->default_value(t.g_bn), "train: the generator's batch norm: running (its running statistics, as generate renders) or batch (minibatch statistics)")
       ("checkpoint-every", po::value(&t.checkpoint_every)->default_value(t.checkpoint_every), "train: save the checkpoint every N epochs (and at the end)")
       ("log", po::value(&t.log_path), "train: TSV of every minibatch's loss and cosine(z, S(G(z))) (appended to on --resume)")
-      ("resume", po::bool_switch(&t.resume), "train: continue the training saved in -o's checkpoint, exactly (-m defaults to the GAN it recorded)");
+      ("resume", po::bool_switch(&t.resume), "train: continue the training saved in -o's checkpoint, exactly, with its settings (an option given with another value is ignored, with a warning; -m defaults to the GAN it recorded)");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
     if (cli.args().empty()) fail<UsageError>("expected a subcommand: train or apply");

@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
       ("samples-every", po::value(&samples_every)->default_value(samples_every), "write a grid of samples every N epochs (and at the end); 0: never")
       ("samples-png", po::value(&samples_png), "the samples' PNG (default <output>.samples.png); a directory (or a path ending in /) gets epoch-NNNN.png files")
       ("log", po::value(&log_path), "TSV of every minibatch's losses and mean D scores (appended to on --resume)")
-      ("resume", po::bool_switch(&resume), "continue the training saved in -o's checkpoint, exactly");
+      ("resume", po::bool_switch(&resume), "continue the training saved in -o's checkpoint, exactly, with its settings (an option given with another value is ignored, with a warning)");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
     cli.expect_args(0, 0);
@@ -332,32 +332,47 @@ int main(int argc, char** argv) {
       require_training_checkpoint(*ck, "--resume");
       if (ck->metadata.count(kCommandsKey)) previous_commands = ck->meta(kCommandsKey);
       cfg = nn::gan_config(*ck);
+      // The checkpoint's settings hold; an option given with another value is ignored with a warning.
+      auto keep = [&](const std::string& option, auto& var, const auto& value) { cli.resumed(option, var, value, out_path); };
+      auto meta_or = [&](const std::string& key, const std::string& missing) {
+        return ck->metadata.count(key) ? ck->meta(key) : missing;
+      };
+      keep("arch", arch_text, std::string(nn::arch_name(cfg.arch)));
+      keep("ngf", ngf, cfg.ngf);
+      keep("ndf", ndf, cfg.ndf);
+      keep("z-dim", z_dim, cfg.z_dim);
+      keep("proj-dim", proj_dim, cfg.proj_dim);
+      keep("g-text-shift", g_text_shift, cfg.g_text_shift);
       try {
-        variant = nn::variant_from_name(ck->meta("train.variant"));
-        wrong = ck->meta("train.wrong");
-        seed = std::stoull(ck->meta("train.seed"));
+        keep("variant", variant_text, ck->meta("train.variant"));
+        variant = nn::variant_from_name(variant_text);
+        keep("wrong", wrong, ck->meta("train.wrong"));
+        keep("seed", seed, std::stoull(ck->meta("train.seed")));
         start_epoch = std::stoi(ck->meta("train.epoch"));
         start_iter = std::stoull(ck->meta("train.iteration"));
-        lr = std::stod(ck->meta("train.lr"));
-        lr_halve_every = std::stoi(ck->meta("train.lr_halve_every"));
-        beta1 = std::stod(ck->meta("train.beta1"));
-        batch = std::stoi(ck->meta("train.batch"));
-        cls_weight = std::stod(ck->meta("train.cls_weight"));
-        interp_weight = std::stod(ck->meta("train.interp_weight"));
-        interp_beta = std::stod(ck->meta("train.interp_beta"));
+        keep("lr", lr, std::stod(ck->meta("train.lr")));
+        keep("lr-halve-every", lr_halve_every, std::stoi(ck->meta("train.lr_halve_every")));
+        keep("beta1", beta1, std::stod(ck->meta("train.beta1")));
+        keep("batch", batch, std::stoi(ck->meta("train.batch")));
+        keep("cls-weight", cls_weight, std::stod(ck->meta("train.cls_weight")));
+        keep("interp-weight", interp_weight, std::stod(ck->meta("train.interp_weight")));
+        keep("interp-beta", interp_beta, std::stod(ck->meta("train.interp_beta")));
         // Checkpoints from before the option trained without the term.
-        ms_weight = ck->metadata.count("train.ms_weight") ? std::stod(ck->meta("train.ms_weight")) : 0.0;
-        ms_pool = ck->metadata.count("train.ms_pool") ? std::stoi(ck->meta("train.ms_pool")) : 1;
-        ms_image = ck->metadata.count("train.ms_image") ? ck->meta("train.ms_image") : "blocks";
-        augment = parse_augment(ck->metadata.count("train.augment") ? ck->meta("train.augment") : "none");
-        g_ema = ck->metadata.count("train.g_ema") ? std::stod(ck->meta("train.g_ema")) : 0.0;
-        wrong_near = ck->metadata.count("train.wrong_near") ? std::stoi(ck->meta("train.wrong_near")) : 0;
-        text_weight = ck->metadata.count("train.text_weight") ? std::stod(ck->meta("train.text_weight")) : 0.0;
-        captions_per_image = std::stoi(ck->meta("train.captions_per_image"));
+        keep("ms-weight", ms_weight, std::stod(meta_or("train.ms_weight", "0")));
+        keep("ms-pool", ms_pool, std::stoi(meta_or("train.ms_pool", "1")));
+        keep("ms-image", ms_image, meta_or("train.ms_image", "blocks"));
+        const Augment ck_augment = parse_augment(meta_or("train.augment", "none"));
+        augment_text = augment.text();  // as the checkpoint writes it
+        keep("augment", augment_text, ck_augment.text());
+        augment = ck_augment;
+        keep("g-ema", g_ema, std::stod(meta_or("train.g_ema", "0")));
+        keep("wrong-near", wrong_near, std::stoi(meta_or("train.wrong_near", "0")));
+        keep("text-head", text_weight, std::stod(meta_or("train.text_weight", "0")));
+        keep("captions-per-image", captions_per_image, std::stoi(ck->meta("train.captions_per_image")));
         // Checkpoints from before the option: the embeddings went in as they were.
-        emb_norm_text = ck->metadata.count("train.embedding_norm") ? ck->meta("train.embedding_norm") : "none";
-        crop = std::stoi(ck->meta("train.crop"));
-        no_flip = ck->meta("train.flip") == "0";
+        keep("embedding-norm", emb_norm_text, meta_or("train.embedding_norm", "none"));
+        keep("crop", crop, std::stoi(ck->meta("train.crop")));
+        keep("no-flip", no_flip, ck->meta("train.flip") == "0");
         part_d = std::stod(ck->meta("train.partial_loss_d"));
         part_g = std::stod(ck->meta("train.partial_loss_g"));
         losses_d = split_doubles(ck->meta("train.losses_d"));

@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
       ("emb-dim", po::value(&emb_dim)->default_value(emb_dim), "embedding dimension")
       ("image-ndf", po::value(&image_ndf)->default_value(image_ndf), "image encoder width")
       ("checkpoint-every", po::value(&checkpoint_every)->default_value(checkpoint_every), "save the checkpoint every N epochs (and at the end)")
-      ("resume", po::bool_switch(&resume), "continue the training saved in -o's checkpoint");
+      ("resume", po::bool_switch(&resume), "continue the training saved in -o's checkpoint, with its settings (an option given with another value is ignored, with a warning)");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
     cli.expect_args(0, 0);
@@ -164,6 +164,17 @@ int main(int argc, char** argv) {
       require_training_checkpoint(*ck, "--resume");
       if (ck->metadata.count(kCommandsKey)) previous_commands = ck->meta(kCommandsKey);
       cfg = nn::TextModelConfig::from_checkpoint(*ck);
+      // The checkpoint's settings hold; an option given with another value is ignored with a warning.
+      auto keep = [&](const std::string& option, auto& var, const auto& value) { cli.resumed(option, var, value, out_path); };
+      keep("c1", c1, cfg.text.c1);
+      keep("c2", c2, cfg.text.c2);
+      keep("c3", c3, cfg.text.c3);
+      keep("cell", cell_text, std::string(cfg.text.cell == nn::RnnCell::kGru ? "gru" : "relu"));
+      keep("emb-dim", emb_dim, cfg.text.emb_dim);
+      keep("image-ndf", image_ndf, cfg.image.ndf);
+      float norm_kept = static_cast<float>(norm);  // the checkpoint keeps a float
+      keep("norm", norm_kept, cfg.text.norm);
+      norm = norm_kept;
       start_epoch = std::stoi(ck->meta("train.epoch"));
       rng_state = std::stoull(ck->meta("train.rng_state"));
       // Checkpoints from before a stop could save mid-epoch are at an epoch's end.
@@ -172,13 +183,14 @@ int main(int argc, char** argv) {
         start_sum = std::stod(ck->meta("train.epoch_loss_sum"));
         ck_steps = ck->meta("train.minibatches_per_epoch");
       }
-      lr = std::stod(ck->meta("train.lr"));
-      lr_decay = std::stod(ck->meta("train.lr_decay"));
-      batch = std::stoi(ck->meta("train.batch"));
-      optimizer = ck->meta("train.optimizer");
-      beta1 = std::stod(ck->meta("train.beta1"));
+      keep("lr", lr, std::stod(ck->meta("train.lr")));
+      keep("lr-decay", lr_decay, std::stod(ck->meta("train.lr_decay")));
+      keep("batch", batch, std::stoi(ck->meta("train.batch")));
+      keep("optimizer", optimizer, ck->meta("train.optimizer"));
+      keep("beta1", beta1, std::stod(ck->meta("train.beta1")));
       // Checkpoints from before --mean-captions trained with one caption a pair.
-      mean_captions = ck->metadata.count("train.mean_captions") ? std::stoi(ck->meta("train.mean_captions")) : 1;
+      keep("mean-captions", mean_captions,
+           ck->metadata.count("train.mean_captions") ? std::stoi(ck->meta("train.mean_captions")) : 1);
       const std::string& l = ck->meta("train.losses");
       for (std::size_t p = 0; p < l.size();) {
         auto q = l.find(',', p);

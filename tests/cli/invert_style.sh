@@ -78,6 +78,18 @@ invert-style train -q --embeddings emb.t2i -o half.st --epochs 40 --log half.tsv
 same_model s.st half.st
 same_file s.tsv half.tsv
 pass "--resume 20+20 epochs == 40 epochs (checkpoint and log), the GAN taken from the checkpoint"
+# Options given with --resume that differ from the checkpoint's: one warning each, ignored.
+invert-style train -q "${TRAIN[@]}" -o warned.st --epochs 20 --log warned.tsv
+invert-style train -q --embeddings emb.t2i -o warned.st --epochs 40 --log warned.tsv --threads 1 --batch 32 --g-bn batch \
+  --lr 1e-3 --resume 2> warned.err
+same_model s.st warned.st
+same_file s.tsv warned.tsv
+cat > warned.want <<'EOF2'
+invert-style: warning: --batch 32 is ignored: --resume continues warned.st with --batch 16, as it was trained (start a new run to change it)
+invert-style: warning: --g-bn batch is ignored: --resume continues warned.st with --g-bn running, as it was trained (start a new run to change it)
+EOF2
+diff warned.want warned.err > /dev/null || fail "--resume with other options: $(diff warned.want warned.err)"
+pass "--resume: options that differ from the checkpoint's are ignored with one warning each (same bytes)"
 
 invert-style train -q "${TRAIN[@]}" -o long.st --epochs 100 --checkpoint-every 50 --log long.tsv
 rc=0

@@ -60,6 +60,25 @@ want="train-gan -q ${TINY[*]} -o half.st --epochs 2 --log half.tsv --checkpoint-
 grep -qP '^# metadata\ttrain.commands\ttrain-gan -q .* -o full.st --epochs 4 --log full.tsv --samples-every 2 --checkpoint-every 1$' <(tensor-info full.st) ||
   fail "full.st: train.commands is not its one command: $(tensor-info full.st | grep train.commands)"
 pass "train.commands: the command of each run that trained the checkpoint, the first and the resumed one"
+# Options given with --resume are the checkpoint's to keep: each given with another value gets one
+# warning line and is ignored (the run is the checkpoint's, the bytes of 4 epochs); one given with
+# the checkpoint's own value (--beta1 0.5, --augment none) gets none.
+train-gan -q "${TINY[@]}" -o warn.st --epochs 2 --log warn.tsv --checkpoint-every 1
+train-gan -q --images im.t2i --embeddings emb.t2i --ngf 24 --ndf 4 --z-dim 10 --proj-dim 8 --batch 16 --backend cpu \
+  --threads 1 --seed 7 --variant cls --lr 1e-3 --g-text-shift --no-flip --beta1 0.5 --augment none \
+  -o warn.st --epochs 4 --log warn.tsv --checkpoint-every 1 --resume 2> warn.err
+same_model full.st warn.st
+same_file full.tsv warn.tsv
+cat > warn.want <<'EOF2'
+train-gan: warning: --ngf 24 is ignored: --resume continues warn.st with --ngf 4, as it was trained (start a new run to change it)
+train-gan: warning: --g-text-shift is ignored: --resume continues warn.st with it off, as it was trained (start a new run to change it)
+train-gan: warning: --variant cls is ignored: --resume continues warn.st with --variant int-cls, as it was trained (start a new run to change it)
+train-gan: warning: --seed 7 is ignored: --resume continues warn.st with --seed 3, as it was trained (start a new run to change it)
+train-gan: warning: --lr 0.001 is ignored: --resume continues warn.st with --lr 0.0002, as it was trained (start a new run to change it)
+train-gan: warning: --no-flip is ignored: --resume continues warn.st with it off, as it was trained (start a new run to change it)
+EOF2
+diff warn.want warn.err > /dev/null || fail "--resume with other options: $(diff warn.want warn.err)"
+pass "--resume: options that differ from the checkpoint's are ignored with one warning each (same bytes)"
 
 # --- SIGTERM mid-run: a checkpoint at the next minibatch, one message, then --resume finishes
 # with the bytes of the uninterrupted run.
