@@ -8,10 +8,12 @@ zero, such as biases before batch norm, which the C++ test compares on the net's
 
     /usr/bin/python3 tests/torch/make_gan_fixtures.py [--out-dir tests/data/torch]
 
-writes gan_step_plain.safetensors and gan_step_v2.safetensors (one per arch), then re-reads
-each file and checks it against what was meant to be written.
+writes gan_step_plain.safetensors and gan_step_v2.safetensors (one per arch) and
+gan_step_v2_shift.safetensors (v2 with G's text shifts, train-gan --g-text-shift: shift1..3, their
+weights drawn after G's others, and metadata g_text_shift=1), then re-reads each file and checks it
+against what was meant to be written.
 
-Sizes (small, to keep both files together under 1 MB): batch B=3, z_dim=12, emb_dim=32,
+Sizes (small, to keep the files about 0.5 MB each): batch B=3, z_dim=12, emb_dim=32,
 proj_dim=8, ngf=2, ndf=2 (SIZES below; also in each file's __metadata__). B=3 rather than 2:
 with 2 samples BatchNorm1d (fc_bn) saturates to +-1 and its gradients become ill-conditioned. float32, CPU,
 torch.set_num_threads(1), seed SEED = 1234: torch.manual_seed(SEED), and every random draw
@@ -62,12 +64,12 @@ def _adam(net):
     return torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8, foreach=False)
 
 
-def record(arch):
+def record(arch, text_shift=False):
     s = SIZES
     B = s["batch"]
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
-    G = t2i_nets.Generator(s["z_dim"], s["emb_dim"], s["proj_dim"], s["ngf"], arch)
+    G = t2i_nets.Generator(s["z_dim"], s["emb_dim"], s["proj_dim"], s["ngf"], arch, text_shift=text_shift)
     D = t2i_nets.Discriminator(s["emb_dim"], s["proj_dim"], s["ndf"], arch)
     t2i_nets.init_weights(G, gen)
     t2i_nets.init_weights(D, gen)
@@ -119,6 +121,8 @@ def record(arch):
 
     meta = {"arch": arch, **{k: str(v) for k, v in s.items()}, "seed": str(SEED),
             "torch_version": torch.__version__, "step": STEP, "regenerate": REGENERATE}
+    if text_shift:
+        meta["g_text_shift"] = "1"
     return rec, meta
 
 
@@ -133,9 +137,9 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(args.out_dir, exist_ok=True)
     total = 0
-    for arch in ("plain", "v2"):
-        rec, meta = record(arch)
-        path = os.path.join(args.out_dir, "gan_step_%s.safetensors" % arch)
+    for arch, shift in (("plain", False), ("v2", False), ("v2", True)):
+        rec, meta = record(arch, shift)
+        path = os.path.join(args.out_dir, "gan_step_%s%s.safetensors" % (arch, "_shift" if shift else ""))
         n = t2i_nets.save_safetensors(path, rec, meta)
         self_check(path, rec, meta)
         with open(path, "rb") as f:

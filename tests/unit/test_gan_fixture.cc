@@ -2,7 +2,8 @@
 // implementation (tests/torch/t2i_nets.py): the same initial weights and inputs, one GAN-CLS step
 // (three D passes, Adam on D, G through the updated D, Adam on G); outputs, losses, every
 // parameter gradient, every parameter and batch-norm statistic after the step must agree.
-// Fixtures: tests/data/torch/gan_step_{plain,v2}.safetensors, made by make_gan_fixtures.py.
+// Fixtures: tests/data/torch/gan_step_{plain,v2,v2_shift}.safetensors, made by make_gan_fixtures.py
+// (v2_shift: the v2 nets with G's text shifts, train-gan --g-text-shift).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -20,12 +21,12 @@ namespace t2i::nn {
 namespace {
 
 struct Case {
-  std::string arch, backend;
+  std::string fixture, backend;  // fixture: the arch, then "_shift" with G's text shifts
 };
 // How gtest and CTest's skip list name a case ("plain_cuda", not the object's bytes).
-void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "_" << c.backend; }
+void PrintTo(const Case& c, std::ostream* os) { *os << c.fixture << "_" << c.backend; }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& p) { return p.param.arch + "_" + p.param.backend; }
+std::string case_name(const ::testing::TestParamInfo<Case>& p) { return p.param.fixture + "_" + p.param.backend; }
 
 using test::nerr;
 using test::rms;
@@ -35,9 +36,11 @@ class GanFixture : public ::testing::TestWithParam<Case> {};
 TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
   const Case& c = GetParam();
   T2I_SKIP_UNLESS_BACKEND(c.backend);
-  Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_step_" + c.arch + ".safetensors");
+  Checkpoint fx = Checkpoint::load(std::string(T2I_TEST_DATA) + "/torch/gan_step_" + c.fixture + ".safetensors");
   GanConfig cfg = GanConfig::from_metadata(fx.metadata);
-  ASSERT_EQ(arch_name(cfg.arch), c.arch);
+  const bool shift = c.fixture.size() > 6 && c.fixture.compare(c.fixture.size() - 6, 6, "_shift") == 0;
+  ASSERT_EQ(arch_name(cfg.arch), c.fixture.substr(0, shift ? c.fixture.size() - 6 : c.fixture.size()));
+  ASSERT_EQ(cfg.g_text_shift, shift);
   auto be = make_backend(c.backend);
   Generator g(cfg);
   Discriminator d(cfg);
@@ -111,8 +114,9 @@ TEST_P(GanFixture, OneGanClsStepMatchesPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GanFixture,
-                         ::testing::Values(Case{"plain", "ref"}, Case{"v2", "ref"}, Case{"plain", "cpu"}, Case{"v2", "cpu"},
-                                           Case{"plain", "cuda"}, Case{"v2", "cuda"}),
+                         ::testing::Values(Case{"plain", "ref"}, Case{"v2", "ref"}, Case{"v2_shift", "ref"},
+                                           Case{"plain", "cpu"}, Case{"v2", "cpu"}, Case{"v2_shift", "cpu"},
+                                           Case{"plain", "cuda"}, Case{"v2", "cuda"}, Case{"v2_shift", "cuda"}),
                          case_name);
 
 }  // namespace
