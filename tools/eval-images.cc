@@ -659,7 +659,8 @@ int main(int argc, char** argv) {
                                          "variance / variance of all); about 0 when the noise alone sets the background, 1 "
                                          "when the caption fixes it",
                                          kBorder)
-                           : "background_by_caption: none (fewer than two caption keys with two images that differ)");
+                           : "background_by_caption: none (fewer than two caption keys with two or more images, or "
+                             "every border colour the same)");
 
     // The table as comments, then the machine-readable lines "<metric>.<column><TAB><value>":
     // columns all, seen, unseen (the samples) and real, real_seen, real_unseen (the --real images).

@@ -166,7 +166,7 @@ int train(const Cli& cli, TrainOptions o) {
     // The checkpoint's settings hold; an option given with another value is ignored with a warning.
     auto keep = [&](const std::string& option, auto& var, const auto& value) { cli.resumed(option, var, value, o.out_path); };
     keep("arch", o.arch_text, std::string(nn::arch_name(scfg.arch)));
-    keep("ndf", o.ndf, scfg.ndf);
+    if (o.ndf != 0) keep("ndf", o.ndf, scfg.ndf);  // 0, the default: the GAN's width, as the checkpoint has it
     try {
       if (o.gan_path.empty()) o.gan_path = ck->meta("gan.path");
       ck_hash = ck->meta("gan.hash");

@@ -150,7 +150,10 @@ int main(int argc, char** argv) {
     const auto& compute = cli.compute();
 
     nn::TextModelConfig cfg;
-    std::uint64_t rng_state = compute.seed * 0x2545F4914F6CDD1Dull + 0x632BE59BD9B4E5ull;
+    // The seed draws the initial weights and starts the random number state, which a checkpoint
+    // keeps (train.rng_state): a resumed run goes on from the checkpoint's, whatever --seed says.
+    std::uint64_t seed = compute.seed;
+    std::uint64_t rng_state = seed * 0x2545F4914F6CDD1Dull + 0x632BE59BD9B4E5ull;
     int start_epoch = 0;
     std::size_t start_step = 0;  // minibatches done of epoch start_epoch + 1 (a run stopped mid-epoch)
     double start_sum = 0;        // and the sum of their losses
@@ -185,7 +188,12 @@ int main(int argc, char** argv) {
       }
       keep("lr", lr, std::stod(ck->meta("train.lr")));
       keep("lr-decay", lr_decay, std::stod(ck->meta("train.lr_decay")));
-      keep("batch", batch, std::stoi(ck->meta("train.batch")));
+      if (batch == 0)  // the default: min(40, classes), which the checkpoint records as a number
+        batch = std::stoi(ck->meta("train.batch"));
+      else
+        keep("batch", batch, std::stoi(ck->meta("train.batch")));
+      // Checkpoints from before train.seed was recorded cannot say which seed they had.
+      if (ck->metadata.count("train.seed")) keep("seed", seed, std::stoull(ck->meta("train.seed")));
       keep("optimizer", optimizer, ck->meta("train.optimizer"));
       keep("beta1", beta1, std::stod(ck->meta("train.beta1")));
       // Checkpoints from before --mean-captions trained with one caption a pair.
@@ -241,8 +249,8 @@ int main(int argc, char** argv) {
       nn::load_text_model(*ck, text, &image, &step.opt_text(), &step.opt_image());
       ck.reset();
     } else {
-      text.params().init(compute.seed);
-      image.params().init(compute.seed + 1);
+      text.params().init(seed);
+      image.params().init(seed + 1);
     }
     log::info("{} images, {} captions, {} classes; batch {}{}, {} minibatches an epoch, epochs {} to {}, backend {}",
               data.images, data.captions, nclasses, batch,
@@ -264,6 +272,7 @@ int main(int argc, char** argv) {
       std::map<std::string, std::string> meta = {
           {kCommandsKey, commands},
           {"train.epoch", std::to_string(epoch)},
+          {"train.seed", std::to_string(seed)},
           {"train.minibatch", std::to_string(done)},
           {"train.minibatches_per_epoch", std::to_string(steps)},
           {"train.epoch_loss_sum", fmt::format("{:.17g}", sum)},

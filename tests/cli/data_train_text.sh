@@ -44,12 +44,13 @@ pass "train-text --resume is bit-identical to an uninterrupted run"
 # ignored: the bytes of the uninterrupted run again.
 train-text --images all.t2i --captions tr.tsv -o warned.st "${SMALL[@]}" --epochs 2 -q
 train-text --images all.t2i --captions tr.tsv -o warned.st --c1 32 --c2 48 --c3 32 --emb-dim 32 --image-ndf 8 --batch 16 \
-  --threads 2 --seed 3 --norm 2 --lr 1e-3 --epochs 4 --resume -q 2> warned.err
+  --threads 2 --seed 5 --norm 2 --lr 1e-3 --epochs 4 --resume -q 2> warned.err
 same_model straight.st warned.st
 cat > warned.want <<'EOF2'
 train-text: warning: --c2 48 is ignored: --resume continues warned.st with --c2 32, as it was trained (start a new run to change it)
 train-text: warning: --norm 2 is ignored: --resume continues warned.st with --norm 4, as it was trained (start a new run to change it)
 train-text: warning: --lr 0.001 is ignored: --resume continues warned.st with --lr 0.0002, as it was trained (start a new run to change it)
+train-text: warning: --seed 5 is ignored: --resume continues warned.st with --seed 3, as it was trained (start a new run to change it)
 EOF2
 grep 'is ignored' warned.err | diff warned.want - > /dev/null || fail "--resume with other options: $(cat warned.err)"
 pass "train-text --resume: options that differ from the checkpoint's are ignored with one warning each (same bytes)"

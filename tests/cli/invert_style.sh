@@ -78,10 +78,11 @@ invert-style train -q --embeddings emb.t2i -o half.st --epochs 40 --log half.tsv
 same_model s.st half.st
 same_file s.tsv half.tsv
 pass "--resume 20+20 epochs == 40 epochs (checkpoint and log), the GAN taken from the checkpoint"
-# Options given with --resume that differ from the checkpoint's: one warning each, ignored.
+# Options given with --resume that differ from the checkpoint's: one warning each, ignored
+# (--ndf 0, the GAN's width, is the checkpoint's).
 invert-style train -q "${TRAIN[@]}" -o warned.st --epochs 20 --log warned.tsv
 invert-style train -q --embeddings emb.t2i -o warned.st --epochs 40 --log warned.tsv --threads 1 --batch 32 --g-bn batch \
-  --lr 1e-3 --resume 2> warned.err
+  --lr 1e-3 --ndf 0 --resume 2> warned.err
 same_model s.st warned.st
 same_file s.tsv warned.tsv
 cat > warned.want <<'EOF2'
