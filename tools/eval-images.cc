@@ -602,9 +602,14 @@ int main(int argc, char** argv) {
     }
 
     // ---- Diversity: RMS pixel distance between images of the same caption key. ----
-    auto diversity = [&](const Scored& set, bool real) {
+    // A set's images by caption key (the samples of one caption; for diversity and the background).
+    auto caption_groups = [](const Scored& set) {
       std::map<std::string, std::vector<std::size_t>> groups;
       for (std::size_t i = 0; i < set.im.samples.size(); ++i) groups[set.im.samples[i].caption_key].push_back(i);
+      return groups;
+    };
+    auto diversity = [&](const Scored& set, bool real) {
+      const auto groups = caption_groups(set);
       Split3 div;
       for (const auto& [key, idx] : groups) {
         if (idx.size() < 2) continue;
@@ -633,8 +638,7 @@ int main(int argc, char** argv) {
     // (the mean RGB of the outer kBorder pixels) that lies between caption keys rather than between
     // one key's samples. The captions do not describe the background: 0 when the noise sets it. ----
     auto background_by_caption = [&](const Scored& set, bool real) {
-      std::map<std::string, std::vector<std::size_t>> groups;
-      for (std::size_t i = 0; i < set.im.samples.size(); ++i) groups[set.im.samples[i].caption_key].push_back(i);
+      const auto groups = caption_groups(set);
       Row& r = row("background_by_caption");
       bool any = false;
       for (int k = 0; k < 3; ++k) {
