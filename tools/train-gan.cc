@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
       samples_every = 0, ms_pool = 1, wrong_near = 0;
   long ngf = 128, ndf = 64, z_dim = 100, proj_dim = 128;
   double lr = 2e-4, beta1 = 0.5, cls_weight = 0.5, interp_weight = 1.0, interp_beta = 0.5, ms_weight = 1.0, g_ema = 0.0,
-         text_weight = 0.0;
+         g_ema_rampup = 0.0, text_weight = 0.0;
   bool resume = false, no_flip = false, g_text_shift = false;
   cli.options().add_options()
       ("images", po::value(&images_path), "image stream from pack-images: uint8 [3,S,S] records, S >= --crop, keyed class/name")
@@ -271,6 +271,7 @@ int main(int argc, char** argv) {
       ("ms-pool", po::value(&ms_pool)->default_value(ms_pool), "the mode-seeking term's image distance on the means of P x P pixel blocks (P divides 64): samples pay for coarse content (layout, colours) that does not move with the noise, not for pixel noise; 1: on the pixels, as MSGAN")
       ("augment", po::value(&augment_text)->default_value(augment_text), "DiffAugment (Zhao et al. 2020, not in the paper) of every image D sees, real and generated, with the gradient through it: translation (shifts up to 8 pixels, zero fill), cutout (a 32 x 32 square zeroed) or translation,cutout; none: D sees the images as they are (the paper)")
       ("g-ema", po::value(&g_ema)->default_value(g_ema), "keep a running average of the generator's weights and batch-norm statistics (Yazici et al. 2019, not in the paper): after every generator update avg = d avg + (1 - d) G, d = min(DECAY, (1 + t) / (10 + t)) at update t; the checkpoint's generator, which generate, invert-style and export-model run, is the average, and the samples grid shows it; e.g. 0.999; 0: off (the paper)")
+      ("g-ema-rampup", po::value(&g_ema_rampup)->default_value(g_ema_rampup), "with --g-ema, how far back the average reaches while the run is young: d = min(DECAY, 0.5^(1 / (R t))), a half-life of at most R times the updates so far (Karras et al. 2022's ramp-up ratio), e.g. 0.25: the last quarter of the run weighs most; 0: the warm-up (1 + t) / (10 + t) above, a half-life of about 0.077 t")
       ("text-head", po::value(&text_weight)->default_value(text_weight), "give D a text head (not in the paper): a linear map from its pooled 4 x 4 features to the caption embedding, trained on the real images with weight W times the mean squared error to their captions' embedding; G pays W times the same error on its samples, so that every part the embedding describes is asked of every sample, not only what tells a mismatched pair apart; e.g. 1; 0: none (the paper)")
       ("g-text-shift", po::bool_switch(&g_text_shift), "give G text shifts (not in the paper): before each of its 8 x 8, 16 x 16 and 32 x 32 batch norms G adds a per-channel shift, a linear map of its text projection, at every position, so that the caption reaches every scale of the drawing and not only the 4 x 4 input (it then also sets part of the background); off: the paper's generator (fixed at the start: --resume keeps the checkpoint's)")
       ("embedding-norm", po::value(&emb_norm_text)->default_value(emb_norm_text), "standardize: centre the embeddings and scale them to unit RMS (measured on the training captions, stored in the checkpoint, applied by generate and invert-style); none: as encode-text wrote them (the paper)")
@@ -297,6 +298,9 @@ int main(int argc, char** argv) {
     if (!(interp_beta >= 0 && interp_beta <= 1)) fail<UsageError>("--interp-beta {}: expected a number in [0, 1]", interp_beta);
     if (!(ms_weight >= 0 && ms_weight <= 1e3)) fail<UsageError>("--ms-weight {}: expected a number in [0, 1000]", ms_weight);
     if (!(g_ema >= 0 && g_ema < 1)) fail<UsageError>("--g-ema {}: expected a number in [0, 1) (0: off)", g_ema);
+    if (!(g_ema_rampup >= 0 && g_ema_rampup <= 1))
+      fail<UsageError>("--g-ema-rampup {}: expected a number in [0, 1] (0: the warm-up (1 + t) / (10 + t))", g_ema_rampup);
+    if (g_ema_rampup > 0 && g_ema == 0) fail<UsageError>("--g-ema-rampup {} needs --g-ema (the average it shapes)", g_ema_rampup);
     if (!(text_weight >= 0 && text_weight <= 1e3)) fail<UsageError>("--text-head {}: expected a number in [0, 1000] (0: none)", text_weight);
     if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
       fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);
@@ -366,6 +370,7 @@ int main(int argc, char** argv) {
         keep("augment", augment_text, ck_augment.text());
         augment = ck_augment;
         keep("g-ema", g_ema, std::stod(meta_or("train.g_ema", "0")));
+        keep("g-ema-rampup", g_ema_rampup, std::stod(meta_or("train.g_ema_rampup", "0")));
         keep("wrong-near", wrong_near, std::stoi(meta_or("train.wrong_near", "0")));
         keep("text-head", text_weight, std::stod(meta_or("train.text_weight", "0")));
         keep("captions-per-image", captions_per_image, std::stoi(ck->meta("train.captions_per_image")));
@@ -384,7 +389,7 @@ int main(int argc, char** argv) {
       if (start_epoch < 0 || batch < 2 || batch > 4096 || !(lr > 0) || !(beta1 >= 0 && beta1 < 1) || lr_halve_every < 0 ||
           !(cls_weight >= 0 && cls_weight <= 1) || !(interp_weight >= 0 && interp_weight <= 1e3) ||
           !(interp_beta >= 0 && interp_beta <= 1) || !(ms_weight >= 0 && ms_weight <= 1e3) || !(g_ema >= 0 && g_ema < 1) || wrong_near < 0 ||
-          !(text_weight >= 0 && text_weight <= 1e3) ||
+          !(g_ema_rampup >= 0 && g_ema_rampup <= 1) || !(text_weight >= 0 && text_weight <= 1e3) ||
           ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0 || (ms_image != "blocks" && ms_image != "edges") ||
           (ms_image == "edges" && ms_pool == 64) || !augment.valid || (wrong != "image" && wrong != "text") || captions_per_image < 1 ||
           (emb_norm_text != "standardize" && emb_norm_text != "none") ||
@@ -495,7 +500,9 @@ int main(int argc, char** argv) {
               "epochs {} to {}, backend {}",
               nimages, data.captions, data.classes.size(), data.emb_dim, nn::variant_name(variant),
               use_wrong ? fmt::format(" (wrong {}{})", wrong, wrong_near > 0 ? fmt::format(" of the {} nearest classes", wrong_near) : "") : "", batch, steps, start_epoch + 1, epochs, be->name());
-    if (g_avg) log::info("generator average: decay {} (the checkpoint's generator and the samples are the average)", g_ema);
+    if (g_avg)
+      log::info("generator average: decay {}{} (the checkpoint's generator and the samples are the average)", g_ema,
+                g_ema_rampup > 0 ? fmt::format(", half-life at most {} of the updates so far", g_ema_rampup) : "");
 
     // The fixed sample set: the mean embeddings (over all captions) of up to 8 images, the first
     // of classes spread evenly over the class list (so rows show different birds), and 8 noise
@@ -622,6 +629,7 @@ int main(int argc, char** argv) {
           {"train.embeddings", emb_path},
           {"train.embedding_norm", emb_norm_text},
           {"train.g_ema", fmt::format("{:.17g}", g_ema)},
+          {"train.g_ema_rampup", fmt::format("{:.17g}", g_ema_rampup)},
           {"train.wrong_near", std::to_string(wrong_near)},
           {"train.text_weight", fmt::format("{:.17g}", text_weight)},
       };
@@ -702,7 +710,7 @@ int main(int argc, char** argv) {
         }
         const float loss_g = step.run_g(ha, hia, zia, zma);
         // The generator's updates so far (the checkpoint keeps the count): a resumed run averages alike.
-        if (g_avg) g_avg->params().average_from(g.params(), nn::ema_decay(g_ema, step.opt_g().steps()));
+        if (g_avg) g_avg->params().average_from(g.params(), nn::ema_decay(g_ema, step.opt_g().steps(), g_ema_rampup));
         if (!std::isfinite(loss_d) || !std::isfinite(loss_g)) {
           const char* what = !std::isfinite(loss_d) ? "D" : "G";
           const float bad = !std::isfinite(loss_d) ? loss_d : loss_g;

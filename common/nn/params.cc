@@ -121,8 +121,9 @@ std::vector<TensorSpec> ParamSet::specs(const std::string& prefix) const {
   return out;
 }
 
-double ema_decay(double decay, std::int64_t t) {
-  const double warm = (1.0 + static_cast<double>(t)) / (10.0 + static_cast<double>(t));
+double ema_decay(double decay, std::int64_t t, double rampup) {
+  const double tt = static_cast<double>(t);
+  const double warm = rampup > 0 ? std::pow(0.5, 1.0 / (rampup * tt)) : (1.0 + tt) / (10.0 + tt);
   return decay < warm ? decay : warm;
 }
 

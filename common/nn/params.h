@@ -23,9 +23,11 @@ using t2i::Rng;  // common/rng.h: the same numbers on every platform
 
 enum class Init { kNormal002, kOnesNormal002, kZeros, kOnes, kUniform008 };
 
-// The decay of a running average at update t (counted from 1): min(decay, (1 + t) / (10 + t)),
-// so that the first updates do not keep the initial weights (train-gan --g-ema).
-double ema_decay(double decay, std::int64_t t);
+// The decay of a running average at update t (counted from 1), so that the first updates do not
+// keep the initial weights (train-gan --g-ema): min(decay, (1 + t) / (10 + t)), a half-life of about
+// 0.077 t; or, with rampup > 0, min(decay, 0.5^(1 / (rampup t))), a half-life of at most rampup t
+// updates (the ramp-up ratio of Karras et al. 2022).
+double ema_decay(double decay, std::int64_t t, double rampup = 0.0);
 
 class ParamSet {
  public:

@@ -262,20 +262,26 @@ train-gan -q "${TINY[@]}" -o ema-half.st --epochs 1 --g-ema 0.9 --log ema-half.t
 train-gan -q "${TINY[@]}" -o ema-half.st --epochs 2 --log ema-half.tsv --checkpoint-every 1 --resume
 same_model ema.st ema-half.st
 # The formula, to the bit: one minibatch an epoch (batch 128 of 200 images), so the checkpoint of
-# epoch 2 holds avg2 = d2 avg1 + (1 - d2) G2 at update t = 2, d2 = min(0.2, 3/12) = 0.2 (the
-# decay reached; at t = 1 the warm-up's 2/11 ruled), in float32 as the backends compute it.
+# epoch 2 holds avg2 = d2 avg1 + (1 - d2) G2 at update t = 2, in float32 as the backends compute it:
+# d2 = min(0.2, 3/12) = 0.2 (the decay reached; at t = 1 the warm-up's 2/11 ruled), and with
+# --g-ema-rampup 0.5 d2 = min(0.9, 0.5^(1 / (0.5 * 2))) = 0.5 (the ramp-up rules, not the decay).
 ONE=(--images im.t2i --embeddings emb.t2i --ngf 4 --ndf 4 --z-dim 10 --proj-dim 8 --batch 128 --backend cpu --threads 1 --seed 3)
 train-gan -q "${ONE[@]}" -o one.st --epochs 1 --g-ema 0.2
 cp one.st one-1.st
 train-gan -q "${ONE[@]}" -o one.st --epochs 2 --resume
-"$PY" - <<'PYEOF' || fail "the generator average's formula"
+train-gan -q "${ONE[@]}" -o ramp.st --epochs 1 --g-ema 0.9 --g-ema-rampup 0.5
+head -c 8192 ramp.st | grep -aq '"train.g_ema_rampup":"0.5"' || fail "--g-ema-rampup not recorded"
+cp ramp.st ramp-1.st
+train-gan -q "${ONE[@]}" -o ramp.st --epochs 2 --resume
+for check in "one-1.st one.st 0.2" "ramp-1.st ramp.st 0.5"; do
+  "$PY" - $check <<'PYEOF' || fail "the generator average's formula ($check)"
+import sys
 import numpy as np
 from t2i_stream import load_safetensors
 def tensors(path):
     return load_safetensors(path)[1]
-e1, e2 = tensors("one-1.st"), tensors("one.st")
+e1, e2, d = tensors(sys.argv[1]), tensors(sys.argv[2]), float(sys.argv[3])
 assert e2["optimizer.generator.step"] == 2, e2["optimizer.generator.step"]
-d = 0.2
 for k in e1:
     if not k.startswith("generator."):
         continue
@@ -285,6 +291,7 @@ for k in e1:
     want = np.float32(d) * e1[k] + np.float32(1.0 - d) * e2["train." + k]
     assert want.dtype == np.float32 and np.array_equal(e2[k], want), k + ": not d avg1 + (1 - d) G2"
 PYEOF
+done
 # A checkpoint that says it averages but lacks the trained generator: one line, exit 2.
 "$PY" - <<'PYEOF' || fail "making a checkpoint without train.generator"
 import json, struct
@@ -314,7 +321,14 @@ for bad in 1 -0.1 1.5; do
   expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema "$bad"
   grep -q -- "--g-ema $bad: expected a number in \[0, 1) (0: off)" "$TMP/err" || fail "--g-ema $bad: $(cat "$TMP/err")"
 done
-pass "--g-ema: recorded, training untouched, the average stored as the generator (export-model, generate), resume keeps it (same bytes), bad values refused"
+for bad in -0.1 1.5 x; do
+  expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema 0.9 --g-ema-rampup "$bad"
+  grep -q -- "--g-ema-rampup" "$TMP/err" || fail "--g-ema-rampup $bad: $(cat "$TMP/err")"
+done
+expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema-rampup 0.25
+grep -q -- "--g-ema-rampup 0.25 needs --g-ema (the average it shapes)" "$TMP/err" || fail "--g-ema-rampup alone: $(cat "$TMP/err")"
+head -c 8192 plain2.st | grep -aq '"train.g_ema_rampup":"0"' || fail "the default --g-ema-rampup not recorded as 0"
+pass "--g-ema, --g-ema-rampup: recorded, training untouched, the average stored as the generator (export-model, generate), its formula to the bit, resume keeps it (same bytes), bad values refused"
 
 # --- --wrong-near: the wrong pair from the K nearest classes. Embeddings made so that classes
 # come in twins with one vector (every caption of both): a class's nearest is its twin, so with

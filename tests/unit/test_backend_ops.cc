@@ -1140,6 +1140,12 @@ TEST(ParamAverage, WarmUpDecay) {
   EXPECT_DOUBLE_EQ(ema_decay(0.999, 100000), 0.999);
   EXPECT_DOUBLE_EQ(ema_decay(0.5, 1), 2.0 / 11.0);
   EXPECT_DOUBLE_EQ(ema_decay(0.5, 8), 0.5);
+  // --g-ema-rampup R: a half-life of at most R t updates, 0.5^(1 / (R t)).
+  EXPECT_DOUBLE_EQ(ema_decay(0.999, 4, 0.25), 0.5);
+  EXPECT_DOUBLE_EQ(ema_decay(0.999, 1400, 0.25), std::pow(0.5, 1.0 / 350.0));
+  EXPECT_NEAR(std::pow(ema_decay(0.999, 1400, 0.25), 350), 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(ema_decay(0.99, 1400, 0.25), 0.99);
+  EXPECT_DOUBLE_EQ(ema_decay(0.999, 90, 0.0), 91.0 / 100.0);
 }
 
 TEST(ParamAverage, AverageFromParamsBuffersCounters) {
