@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -377,16 +378,34 @@ int train(const Cli& cli, TrainOptions o) {
   return 0;
 }
 
-int apply(const Cli& cli, const std::string& model_path, const std::string& in_path, const std::string& out_path,
-          int batch) {
-  if (model_path.empty()) fail<UsageError>("apply: -m (the style encoder from invert-style train) is required");
+// apply with several -m: an ensemble, whose prediction is the mean of the encoders' (of one generator).
+int apply(const Cli& cli, const std::vector<std::string>& model_paths, const std::string& in_path,
+          const std::string& out_path, int batch) {
+  if (model_paths.empty()) fail<UsageError>("apply: -m (the style encoder from invert-style train) is required");
   if (batch < 1 || batch > 4096) fail<UsageError>("--batch {}: expected 1 to 4096", batch);
-  const Checkpoint ck = Checkpoint::load(model_path);
-  const nn::StyleConfig cfg = nn::StyleConfig::from_checkpoint(ck);
   auto be = nn::make_backend(backend_name(cli.compute().backend));
-  nn::StyleEncoder s(cfg);
-  s.bind(*be);
-  nn::load_style(ck, s);
+  std::vector<std::unique_ptr<nn::StyleEncoder>> encoders;
+  nn::StyleConfig cfg;
+  std::string gan_hash;
+  for (const std::string& path : model_paths) {
+    const Checkpoint ck = Checkpoint::load(path);
+    const nn::StyleConfig c = nn::StyleConfig::from_checkpoint(ck);
+    // Each encoder predicts the noise of the generator it inverts: a mean across generators means nothing.
+    const std::string hash = ck.metadata.count("gan.hash") ? ck.meta("gan.hash") : "";
+    if (encoders.empty()) {
+      cfg = c, gan_hash = hash;
+    } else if (c.z_dim != cfg.z_dim) {
+      fail<InputError>("{}: a style encoder of {} values, but {} predicts {}; expected encoders of one generator",
+                       path, c.z_dim, model_paths.front(), cfg.z_dim);
+    } else if (hash != gan_hash) {
+      fail<InputError>("{}: gan.hash {} but {} has {}; expected style encoders of one generator (invert-style train "
+                       "-m the same GAN)", path, hash.empty() ? "(none)" : hash, model_paths.front(),
+                       gan_hash.empty() ? "(none)" : gan_hash);
+    }
+    encoders.push_back(std::make_unique<nn::StyleEncoder>(c));
+    encoders.back()->bind(*be);
+    nn::load_style(ck, *encoders.back());
+  }
 
   StreamReader reader(in_path);
   StreamWriter writer(out_path);
@@ -399,7 +418,15 @@ int apply(const Cli& cli, const std::string& model_path, const std::string& in_p
     const auto n = static_cast<std::int64_t>(keys.size());
     Tensor x(DType::kFloat32, {n, 3, 64, 64});
     std::memcpy(x.span<float>().data(), pixels.data(), pixels.size() * sizeof(float));
-    const std::vector<float> zs = nn::to_vector(*be, s.forward(0, nn::upload(*be, x), /*training=*/false));
+    const nn::Array xa = nn::upload(*be, x);
+    std::vector<float> zs = nn::to_vector(*be, encoders.front()->forward(0, xa, /*training=*/false));
+    if (encoders.size() > 1) {  // the mean, summed in encoder order: the same bits every run
+      for (std::size_t e = 1; e < encoders.size(); ++e) {
+        const std::vector<float> ze = nn::to_vector(*be, encoders[e]->forward(0, xa, /*training=*/false));
+        for (std::size_t i = 0; i < zs.size(); ++i) zs[i] += ze[i];
+      }
+      for (float& v : zs) v /= static_cast<float>(encoders.size());
+    }
     for (std::size_t i = 0; i < keys.size(); ++i) {
       Tensor zi(DType::kFloat32, {cfg.z_dim});
       std::memcpy(zi.span<float>().data(), zs.data() + i * zd, zd * sizeof(float));
@@ -434,7 +461,11 @@ int apply(const Cli& cli, const std::string& model_path, const std::string& in_p
   flush();
   writer.close();
   progress.finish();
-  log::info("predicted {} style vectors of {} values with {}", writer.records(), cfg.z_dim, model_path);
+  if (encoders.size() == 1)
+    log::info("predicted {} style vectors of {} values with {}", writer.records(), cfg.z_dim, model_paths.front());
+  else
+    log::info("predicted {} style vectors of {} values, the mean of {} style encoders ({}, ...)", writer.records(),
+              cfg.z_dim, encoders.size(), model_paths.front());
   return 0;
 }
 
@@ -446,7 +477,7 @@ int main(int argc, char** argv) {
       .purpose = "the style encoder S (Reed et al. ICML 2016, section 4.4): train it to invert a frozen generator "
                  "(train), or predict the noise vector z of images (apply)",
       .usage = "invert-style train -m <gan.st> --embeddings <emb.t2i> -o <style.st> [options]\n"
-               "       invert-style apply -m <style.st> [options] [<images-in>|-] > <z-out>",
+               "       invert-style apply -m <style.st> [-m <style2.st> ...] [options] [<images-in>|-] > <z-out>",
       .example = "list-captions data/birds --split trainval | encode-text -m text.st --mode each > tr-emb.t2i\n"
                  "invert-style train -m gan.st --embeddings tr-emb.t2i -o style.st\n"
                  "pack-images data/birds --split test > te.t2i\n"
@@ -456,10 +487,11 @@ int main(int argc, char** argv) {
       .see_also = "generate(1), probe-disentangle(1), train-gan(1), encode-text(1), pack-images(1)",
   });
   TrainOptions t;
+  std::vector<std::string> models;
   std::string out_path = "-";
   int apply_batch = 64;
   cli.options().add_options()
-      ("model,m", po::value(&t.gan_path), "train: the GAN checkpoint whose generator S inverts (train-gan); apply: the style encoder (invert-style train)")
+      ("model,m", po::value(&models), "train: the GAN checkpoint whose generator S inverts (train-gan); apply: the style encoder (invert-style train), or several (-m a.st -m b.st ...: an ensemble of encoders of one generator, e.g. of other --seed, predicting the mean of their vectors)")
       ("embeddings", po::value(&t.emb_path), "train: caption embeddings from encode-text (--mode each: keys <image-key>/<i>, grouped by image; or --mode mean), float32 [emb_dim] of the GAN")
       ("output,o", po::value(&out_path), "train: the style encoder checkpoint to write (required); apply: the z stream ('-': stdout, the default)")
       ("arch", po::value(&t.arch_text)->default_value(t.arch_text), "train: plain (the paper's discriminator's shape) or v2 (with the residual block)")
@@ -480,6 +512,8 @@ int main(int argc, char** argv) {
     const std::string sub = cli.args()[0];
     if (sub == "train") {
       cli.expect_args(1, 1);
+      if (models.size() > 1) fail<UsageError>("train: -m given {} times; expected one GAN checkpoint", models.size());
+      if (!models.empty()) t.gan_path = models.front();
       if (!cli.given("output")) out_path.clear();
       t.out_path = out_path;
       return train(cli, t);
@@ -490,7 +524,7 @@ int main(int argc, char** argv) {
                               "captions-per-image", "g-bn", "checkpoint-every", "log", "resume"})
         if (cli.given(opt)) fail<UsageError>("--{} is an option of invert-style train, not apply", opt);
       if (cli.given("batch")) apply_batch = t.batch;
-      return apply(cli, t.gan_path, cli.args().size() > 1 ? cli.args()[1] : "-", out_path, apply_batch);
+      return apply(cli, models, cli.args().size() > 1 ? cli.args()[1] : "-", out_path, apply_batch);
     }
     fail<UsageError>("unknown subcommand '{}': expected train or apply", sub);
   });

@@ -2,7 +2,7 @@
 # invert-style on a tiny GAN that train-gan trains briefly on noise images (z_dim 10, emb_dim 24,
 # widths 8): train recovers z from the generator's images far better than chance (cosine between
 # z and S(G(z)) on images generate drew with known noise); apply keeps keys, takes float32 images
-# and uint8 [3,S,S]; the checkpoint names the generator; --resume 20+20 epochs and a run stopped by
+# and uint8 [3,S,S], and with several -m predicts their mean; the checkpoint names the generator; --resume 20+20 epochs and a run stopped by
 # SIGTERM give the bytes of uninterrupted runs; other models, bad shapes and bad options get one
 # line and exit 2 or 1.
 . "$(dirname "$0")/lib.sh"
@@ -71,6 +71,29 @@ u = load("zu8.t2i")
 assert [k for k, _ in u] == ["k0", "k1", "k2"] and all(a.shape == (10,) for _, a in u)
 PYEOF
 pass "apply: z recovered from G's images (cosine well above chance), keys kept, --batch-free, uint8 input"
+
+# --- apply with several -m: the mean of the encoders' vectors (an ensemble of one generator's).
+invert-style train -q "${TRAIN[@]}" -o s2.st --epochs 20 --seed 2
+invert-style train -q -m other.st --embeddings emb.t2i --batch 16 --threads 1 -o s-other.st --epochs 1
+invert-style apply -q -m s2.st images.t2i > zhat2.t2i
+invert-style apply -m s.st -m s2.st --batch 7 images.t2i > zmean.t2i 2> mean.err
+grep -q "predicted 64 style vectors of 10 values, the mean of 2 style encoders (s.st, ...)" mean.err || fail "ensemble's closing line: $(cat mean.err)"
+invert-style apply -q -m s.st -m s.st images.t2i > zsame.t2i
+same_file zhat.t2i zsame.t2i
+"$PY" - <<'PYEOF' || fail "the ensemble's mean"
+import numpy as np
+from t2i_stream import load
+a, b, m = load("zhat.t2i"), load("zhat2.t2i"), load("zmean.t2i")
+assert [k for k, _ in a] == [k for k, _ in m], "keys"
+A, B, M = (np.stack([v for _, v in r]).astype(np.float64) for r in (a, b, m))
+assert np.abs(A - B).max() > 0.05, "the two encoders agree: the test cannot tell a mean from either"
+assert np.abs(M - (A + B) / 2).max() < 1e-5 * max(1, np.abs(M).max()), np.abs(M - (A + B) / 2).max()
+PYEOF
+expect_exit 2 invert-style apply -m s.st -m s-other.st images.t2i
+grep -q "s-other.st: gan.hash [0-9a-f]* but s.st has [0-9a-f]*; expected style encoders of one generator" "$TMP/err" || fail "ensemble of two generators: $(cat "$TMP/err")"
+expect_exit 1 invert-style train -m gan.st -m other.st --embeddings emb.t2i -o x.st
+grep -q "train: -m given 2 times; expected one GAN checkpoint" "$TMP/err" || fail "train with two -m: $(cat "$TMP/err")"
+pass "apply -m a -m b: the mean of the two encoders' vectors (a -m twice gives one's bytes); encoders of other generators refused"
 
 # --- --resume: 20 + 20 epochs are the bytes of 40; so is a run stopped by SIGTERM and resumed.
 invert-style train -q "${TRAIN[@]}" -o half.st --epochs 20 --log half.tsv
