@@ -464,8 +464,8 @@ int apply(const Cli& cli, const std::vector<std::string>& model_paths, const std
   if (encoders.size() == 1)
     log::info("predicted {} style vectors of {} values with {}", writer.records(), cfg.z_dim, model_paths.front());
   else
-    log::info("predicted {} style vectors of {} values, the mean of {} style encoders ({}, ...)", writer.records(),
-              cfg.z_dim, encoders.size(), model_paths.front());
+    log::info("predicted {} style vectors of {} values, the mean of {} style encoders ({})", writer.records(),
+              cfg.z_dim, encoders.size(), fmt::join(model_paths, ", "));
   return 0;
 }
 

@@ -300,7 +300,8 @@ int main(int argc, char** argv) {
     if (!(g_ema >= 0 && g_ema < 1)) fail<UsageError>("--g-ema {}: expected a number in [0, 1) (0: off)", g_ema);
     if (!(g_ema_rampup >= 0 && g_ema_rampup <= 1))
       fail<UsageError>("--g-ema-rampup {}: expected a number in [0, 1] (0: the warm-up (1 + t) / (10 + t))", g_ema_rampup);
-    if (g_ema_rampup > 0 && g_ema == 0) fail<UsageError>("--g-ema-rampup {} needs --g-ema (the average it shapes)", g_ema_rampup);
+    if (g_ema_rampup > 0 && g_ema == 0 && !resume)  // --resume: the checkpoint's --g-ema holds
+      fail<UsageError>("--g-ema-rampup {} needs --g-ema (the average it shapes)", g_ema_rampup);
     if (!(text_weight >= 0 && text_weight <= 1e3)) fail<UsageError>("--text-head {}: expected a number in [0, 1000] (0: none)", text_weight);
     if (ms_pool < 1 || ms_pool > 64 || 64 % ms_pool != 0)
       fail<UsageError>("--ms-pool {}: expected a divisor of 64 (1, 2, 4, 8, 16, 32 or 64)", ms_pool);

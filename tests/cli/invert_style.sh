@@ -2,9 +2,9 @@
 # invert-style on a tiny GAN that train-gan trains briefly on noise images (z_dim 10, emb_dim 24,
 # widths 8): train recovers z from the generator's images far better than chance (cosine between
 # z and S(G(z)) on images generate drew with known noise); apply keeps keys, takes float32 images
-# and uint8 [3,S,S], and with several -m predicts their mean; the checkpoint names the generator; --resume 20+20 epochs and a run stopped by
-# SIGTERM give the bytes of uninterrupted runs; other models, bad shapes and bad options get one
-# line and exit 2 or 1.
+# and uint8 [3,S,S], and with several -m predicts their mean; the checkpoint names the
+# generator; --resume 20+20 epochs and a run stopped by SIGTERM give the bytes of uninterrupted
+# runs; other models, bad shapes and bad options get one line and exit 2 or 1.
 . "$(dirname "$0")/lib.sh"
 need_numpy
 cd "$TMP"
@@ -77,7 +77,7 @@ invert-style train -q "${TRAIN[@]}" -o s2.st --epochs 20 --seed 2
 invert-style train -q -m other.st --embeddings emb.t2i --batch 16 --threads 1 -o s-other.st --epochs 1
 invert-style apply -q -m s2.st images.t2i > zhat2.t2i
 invert-style apply -m s.st -m s2.st --batch 7 images.t2i > zmean.t2i 2> mean.err
-grep -q "predicted 64 style vectors of 10 values, the mean of 2 style encoders (s.st, ...)" mean.err || fail "ensemble's closing line: $(cat mean.err)"
+grep -q "predicted 64 style vectors of 10 values, the mean of 2 style encoders (s.st, s2.st)" mean.err || fail "ensemble's closing line: $(cat mean.err)"
 invert-style apply -q -m s.st -m s.st images.t2i > zsame.t2i
 same_file zhat.t2i zsame.t2i
 "$PY" - <<'PYEOF' || fail "the ensemble's mean"

@@ -321,10 +321,17 @@ for bad in 1 -0.1 1.5; do
   expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema "$bad"
   grep -q -- "--g-ema $bad: expected a number in \[0, 1) (0: off)" "$TMP/err" || fail "--g-ema $bad: $(cat "$TMP/err")"
 done
-for bad in -0.1 1.5 x; do
+for bad in -0.1 1.5; do
   expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema 0.9 --g-ema-rampup "$bad"
-  grep -q -- "--g-ema-rampup" "$TMP/err" || fail "--g-ema-rampup $bad: $(cat "$TMP/err")"
+  grep -q -- "--g-ema-rampup $bad: expected a number in \[0, 1\] (0: the warm-up (1 + t) / (10 + t))" "$TMP/err" \
+    || fail "--g-ema-rampup $bad: $(cat "$TMP/err")"
 done
+expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema 0.9 --g-ema-rampup x
+grep -q -- "--g-ema-rampup" "$TMP/err" || fail "--g-ema-rampup x: $(cat "$TMP/err")"
+# --resume with --g-ema-rampup alone: the checkpoint's --g-ema holds (a warning, not a usage error).
+train-gan -q "${ONE[@]}" -o ramp.st --epochs 2 --g-ema-rampup 0.25 --resume 2> ramp.err
+grep -q -- "--g-ema-rampup 0.25 is ignored: --resume continues ramp.st with --g-ema-rampup 0.5" ramp.err || fail "resume with --g-ema-rampup: $(cat ramp.err)"
+
 expect_exit 1 train-gan "${TINY[@]}" -o bad.st --epochs 1 --g-ema-rampup 0.25
 grep -q -- "--g-ema-rampup 0.25 needs --g-ema (the average it shapes)" "$TMP/err" || fail "--g-ema-rampup alone: $(cat "$TMP/err")"
 head -c 8192 plain2.st | grep -aq '"train.g_ema_rampup":"0"' || fail "the default --g-ema-rampup not recorded as 0"
