@@ -2,16 +2,17 @@
 # The results page of the paper recipe: OUT/results/index.html and its Markdown twin index.md,
 # every figure and table of the run, each captioned with the commands that made it (recorded by
 # the Makefile in OUT/cmd/NAME.sh as the stages ran).
-#   report.sh OUT PRESET "VARIANTS" "PROBE_VARIANTS" ["DATASET" ["SKIP"]]
+#   report.sh OUT PRESET "VARIANTS" "PROBE_VARIANTS" ["DATASET" ["SKIP" [STYLE_ENSEMBLE]]]
 # DATASET: the name and folder of a DATA run (empty: the synthetic birds); SKIP: sections not
-# made for it (eval, fig7), noted on the page.
+# made for it (eval, fig7), noted on the page; STYLE_ENSEMBLE: style encoders a variant (default 1).
 # A stage whose command was not recorded (OUT/cmd/NAME.sh missing) fails the page with one line
 # naming it, after every section was tried; nothing is written then.
 # The $(prefixed ...) lists of stage names split into words on purpose.
 # shellcheck disable=SC2046
 set -euo pipefail
-[ $# -ge 4 ] && [ $# -le 6 ] || { echo "usage: report.sh OUT PRESET VARIANTS PROBE_VARIANTS [DATASET [SKIP]]" >&2; exit 1; }
-out=$1 preset=$2 variants=$3 probes=$4 dataset=${5:-} skip=" ${6:-} "
+[ $# -ge 4 ] && [ $# -le 7 ] || { echo "usage: report.sh OUT PRESET VARIANTS PROBE_VARIANTS [DATASET [SKIP [STYLE_ENSEMBLE]]]" >&2; exit 1; }
+out=$1 preset=$2 variants=$3 probes=$4 dataset=${5:-} skip=" ${6:-} " ensemble=${7:-1}
+[[ "$ensemble" =~ ^[1-9][0-9]*$ ]] || { echo "report.sh: STYLE_ENSEMBLE '$ensemble': expected a number of style encoders, 1 or more" >&2; exit 1; }
 what=${dataset:-the synthetic birds}
 skipped() { [[ "$skip" == *" $1 "* ]]; }
 res=$out/results cmd=$out/cmd
@@ -94,6 +95,9 @@ also() {
 }
 
 prefixed() { local p=$1 v; shift; for v in "$@"; do echo "$p-$v"; done; }
+# styles VARIANT...: the style-encoder stages of the variants (style-V, style-V.2, ...).
+styles() { local v k; for v in "$@"; do echo "style-$v"; for ((k = 2; k <= ensemble; k++)); do echo "style-$v.$k"; done; done; }
+ensemble_text() { [ "$ensemble" -eq 1 ] || echo " (the mean of $ensemble encoders' z, invert-style seeds one apart)"; }
 # shellcheck disable=SC2086
 set -- $variants
 all_variants=("$@")
@@ -154,12 +158,12 @@ item png fig8-sentence.png "Figure 8 (left): sentence interpolation" \
 item png fig8-style.png "Figure 8 (right): style interpolation" \
   "GAN-INT-CLS: from one z to another (spherical), one row per fixed caption (labelled)." fig8-style-z fig8-style
 item png fig6.png "Figure 6: style transfer" \
-  "A real query image of an unseen class in the first column; its z predicted by the style encoder of GAN-INT-CLS, rendered with each figure-3 caption in the next columns." \
-  style-int-cls fig6-queries fig6-z fig6
+  "A real query image of an unseen class in the first column; its z predicted by the style encoder of GAN-INT-CLS$(ensemble_text), rendered with each figure-3 caption in the next columns." \
+  $(styles int-cls) fig6-queries fig6-z fig6
 if ! skipped fig7; then
 item png fig7-roc.png "Figure 7: disentangling, ROC curves" \
-  "Do vectors tell images of the same pose or background from different ones? The style encoders' z of the test images against the mean caption embedding (caption), a curve per model." \
-  emb-mean-test $(prefixed style "${probe_variants[@]}") $(prefixed probe-z "${probe_variants[@]}") probe
+  "Do vectors tell images of the same pose or background from different ones? The style encoders' z of the test images$(ensemble_text) against the mean caption embedding (caption), a curve per model." \
+  emb-mean-test $(styles "${probe_variants[@]}") $(prefixed probe-z "${probe_variants[@]}") probe
 item tsv probe.tsv "Section 5.3: AU-ROC" \
   "AU-ROC mean and standard deviation over the folds, per vector stream and task." probe
 also roc.tsv "the ROC curves' points (vectors, task, fpr, tpr, threshold)"

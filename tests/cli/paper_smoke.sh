@@ -47,7 +47,7 @@ grep -aq '"dtype":"F16"' <(head -c 4096 "$out/model/gan.st") || fail "model/gan.
 echo "a red bird" | "$TMP/bin/encode-text" -q -m "$out/model/text.st" | "$TMP/bin/generate" -q -m "$out/model/gan.st" -n 2 > "$TMP/m.t2i" \
   || fail "the exported models do not draw"
 [ -z "$(find "$out" -name '*.part')" ] || fail "a finished run left .part files: $(find "$out" -name '*.part')"
-for s in text gan-int style-cls; do
+for s in text gan-int style-cls style-cls.2; do
   grep -q -- "-o [^ ]*\.st\.part " "$out/cmd/$s.sh" || fail "$s trains into its final path: $(cat "$out/cmd/$s.sh")"
 done
 
@@ -114,6 +114,18 @@ bad=$(awk -F'\t' 'NR > 1 { for (i = 2; i <= 5; i++) if ($i !~ /^-?[0-9]+(\.[0-9]
 [ "$(awk -F'\t' 'NR > 1 {print $1 ":" $2}' "$res/probe.tsv" | sort | tr '\n' ' ')" = \
   "caption:background caption:pose cls:background cls:pose int-cls:background int-cls:pose " ] \
   || fail "probe.tsv: $(cat "$res/probe.tsv")"
+# STYLE_ENSEMBLE (smoke: 2): two style encoders a probed variant, seeds 1 and 2; the probe's and
+# figure 6's z are their mean (invert-style apply -m a -m b), and the page quotes both trainings.
+for v in cls int-cls; do
+  grep -q -- " --seed 1 " "$out/cmd/style-$v.sh" && grep -q -- " --seed 2 " "$out/cmd/style-$v.2.sh" \
+    && grep -q -- "-m [^ ]*/gan-$v\.st " "$out/cmd/style-$v.2.sh" || fail "style-$v.2: $(cat "$out/cmd/style-$v.2.sh")"
+  grep -q -- "apply -m [^ ]*/style-$v\.st -m [^ ]*/style-$v\.2\.st " "$out/cmd/probe-z-$v.sh" \
+    || fail "probe-z-$v is not the two encoders' mean: $(cat "$out/cmd/probe-z-$v.sh")"
+done
+[ ! -e "$out/data/style-gan.st" ] && [ ! -e "$out/data/style-gan.2.st" ] || fail "a style encoder of an unprobed variant"
+grep -q -- "apply -m [^ ]*/style-int-cls\.st -m [^ ]*/style-int-cls\.2\.st " "$out/cmd/fig6-z.sh" || fail "fig6-z: $(cat "$out/cmd/fig6-z.sh")"
+grep -q -- "--seed 2 .*style-int-cls\.2-losses" "$res/index.md" || fail "index.md does not quote the second style encoder"
+grep -q "the mean of 2 encoders' z" "$res/index.md" || fail "index.md does not say the z is the encoders' mean"
 
 # The page: every file it references exists (relative to results/); every figure is on it; every
 # section quotes its commands.
@@ -184,10 +196,10 @@ rc=0; mk clean all > "$TMP/clean.log" 2>&1 || rc=$?
 echo 'leftover-command --from-an-old-run' > "$out/cmd/probe-z-gan.sh"
 touch "$out/data/probe-z-gan.t2i"
 cp -p "$res/index.md" "$TMP/index.md"
-bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" 2> "$TMP/report.err" || fail "report.sh: $(cat "$TMP/report.err")"
+bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" "" "" 2 2> "$TMP/report.err" || fail "report.sh: $(cat "$TMP/report.err")"
 ! grep -q 'leftover-command' "$res/index.md" "$res/index.html" || fail "the page quotes a leftover command file"
 mv "$out/cmd/fig6.sh" "$TMP/fig6.sh"
-rc=0; bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" > /dev/null 2> "$TMP/report.err" || rc=$?
+rc=0; bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" "" "" 2 > /dev/null 2> "$TMP/report.err" || rc=$?
 [ "$rc" -eq 1 ] && [ "$(wc -l < "$TMP/report.err")" -eq 1 ] && grep -q 'stage(s) fig6 ' "$TMP/report.err" \
   || fail "report.sh without cmd/fig6.sh: rc $rc, $(cat "$TMP/report.err")"
 [ -z "$(find "$res" -name '*.tmp')" ] || fail "report.sh left temporary files"
@@ -214,6 +226,23 @@ mk -j2 all report > "$TMP/tool.log" 2>&1 || { cat "$TMP/tool.log"; fail "make wi
   || fail "a newer montage re-ran: $(ran "$TMP/before")"
 pass "a changed setting (FIG3_SAMPLES) or tool (montage) re-runs the stages that use it, nothing else"
 
+# STYLE_ENSEMBLE=1: one style encoder a variant; the style z, the probe and figure 6 are made
+# again (no encoder is trained), and back to 2 the same; a bad value fails in one line.
+touch "$TMP/before"; sleep 1
+mk -j2 all report STYLE_ENSEMBLE=1 > "$TMP/se.log" 2>&1 || { cat "$TMP/se.log"; fail "make STYLE_ENSEMBLE=1"; }
+[ "$(ran "$TMP/before")" = "fig6 fig6-z probe probe-z-cls probe-z-int-cls " ] || fail "STYLE_ENSEMBLE=1 re-ran: $(ran "$TMP/before")"
+grep -q -- "apply -m [^ ]*/style-cls\.st --threads" "$out/cmd/probe-z-cls.sh" || fail "STYLE_ENSEMBLE=1: $(cat "$out/cmd/probe-z-cls.sh")"
+! grep -q "style-cls\.2\|the mean of" "$res/index.md" || fail "STYLE_ENSEMBLE=1: the page quotes the second encoder"
+touch "$TMP/before"; sleep 1
+for bad in STYLE_ENSEMBLE=0 STYLE_ENSEMBLE=two STYLE_ENSEMBLE=21; do
+  rc=0; mk all $bad > "$TMP/se-bad.log" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] && [ "$(grep -c 'STYLE_ENSEMBLE' "$TMP/se-bad.log")" -eq 1 ] || fail "make $bad: rc $rc, $(cat "$TMP/se-bad.log")"
+done
+[ -z "$(find "$out" -newer "$TMP/before" ! -path "$out/opts" -print)" ] || fail "a refused STYLE_ENSEMBLE rewrote: $(find "$out" -newer "$TMP/before" ! -path "$out/opts")"
+mk -j2 all report > "$TMP/se.log" 2>&1 || { cat "$TMP/se.log"; fail "make back to STYLE_ENSEMBLE=2"; }
+[ "$(ran "$TMP/before")" = "fig6 fig6-z probe probe-z-cls probe-z-int-cls " ] || fail "back to STYLE_ENSEMBLE=2 re-ran: $(ran "$TMP/before")"
+pass "STYLE_ENSEMBLE: the style encoders' mean, one encoder and back without training; bad values fail in one line and change nothing"
+
 # An interrupted training (its checkpoint in gan-int.st.part, newer than its inputs and
 # settings) resumes; the model appears under its name only when the training is done.
 mv "$out/data/gan-int.st" "$out/data/gan-int.st.part"; touch "$out/data/gan-int.st.part"
@@ -224,7 +253,12 @@ grep -q -- '-o [^ ]*/gan-int\.st\.part --resume ' "$out/cmd/gan-int.sh" || fail 
 mv "$out/data/gan-int.st" "$out/data/gan-int.st.part"; touch -d '2000-01-01' "$out/data/gan-int.st.part"
 mk "$out/data/gan-int.st" > "$TMP/resume.log" 2>&1 || { cat "$TMP/resume.log"; fail "make after a stale gan-int.st.part"; }
 ! grep -q -- '--resume' "$out/cmd/gan-int.sh" || fail "train-gan resumed a stale .part: $(cat "$out/cmd/gan-int.sh")"
-pass "train-gan trains into gan-int.st.part, resumes it, starts again when it is stale"
+# The same for a second style encoder (STYLE_ENSEMBLE): its own .part, resumed with its own seed.
+mv "$out/data/style-cls.2.st" "$out/data/style-cls.2.st.part"; touch "$out/data/style-cls.2.st.part"
+mk "$out/data/style-cls.2.st" > "$TMP/resume.log" 2>&1 || { cat "$TMP/resume.log"; fail "make after an interrupted second style encoder"; }
+grep -q -- '-o [^ ]*/style-cls\.2\.st\.part --resume .*--seed 2 ' "$out/cmd/style-cls.2.sh" || fail "style-cls.2 did not resume: $(cat "$out/cmd/style-cls.2.sh")"
+[ -s "$out/data/style-cls.2.st" ] && [ ! -e "$out/data/style-cls.2.st.part" ] || fail "style-cls.2.st.part was not renamed"
+pass "train-gan and invert-style train (the second style encoder too) train into .part, resume it, start again when it is stale"
 
 # TEXT_COUNT: the text encoder learns from the seen classes of a separate rendering of the same
 # species; the text stages and zero-shot re-run, nothing else (make text), and the page quotes
@@ -245,7 +279,7 @@ keys "$out/data/text-images-trainval.t2i" | cut -d/ -f1 | sort -u > "$TMP/tc-cla
   && [ -z "$(grep -Fxf "$out/data/birds/testclasses.txt" "$TMP/tc-classes")" ] \
   || fail "the TEXT_COUNT images are not the seen classes: $(tr '\n' ' ' < "$TMP/tc-classes")"
 [ "$(cut -f1 "$out/data/text-captions-trainval.tsv" | sort -u | wc -l)" -eq "$n_text" ] || fail "text-captions-trainval.tsv is not the text images' captions"
-bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" 2> "$TMP/report.err" || fail "report.sh with TEXT_COUNT: $(cat "$TMP/report.err")"
+bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" "" "" 2 2> "$TMP/report.err" || fail "report.sh with TEXT_COUNT: $(cat "$TMP/report.err")"
 grep -q 'a separate rendering of the same species' "$res/index.md" && grep -q -- "make-birds --out [^ ]*/text-birds .*--count 600 " "$res/index.md" \
   && grep -q 'the text encoder learnt from the separate rendering; held out only from the judge' "$res/index.md" \
   || fail "the page does not say the text encoder learnt from the TEXT_COUNT rendering"
@@ -261,7 +295,7 @@ touch "$TMP/before"; sleep 1
 mk -j2 text > "$TMP/tc.log" 2>&1 || { cat "$TMP/tc.log"; fail "make text after TEXT_COUNT"; }
 [ "$(ran "$TMP/before")" = "text zeroshot " ] || fail "back to COUNT re-ran: $(ran "$TMP/before")"
 grep -q -- "--images [^ ]*/data/images-trainval\.t2i " "$out/cmd/text.sh" || fail "text did not go back to the run's birds: $(cat "$out/cmd/text.sh")"
-bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" 2> "$TMP/report.err" || fail "report.sh: $(cat "$TMP/report.err")"
+bash "$paper/report.sh" "$out" smoke "gan cls int int-cls" "cls int-cls" "" "" 2 2> "$TMP/report.err" || fail "report.sh: $(cat "$TMP/report.err")"
 ! grep -q 'separate rendering' "$res/index.md" || fail "the page still quotes the TEXT_COUNT rendering"
 pass "TEXT_COUNT: the text encoder learns from a separate rendering's seen classes and back; the page says so; bad values fail in one line and change nothing"
 
