@@ -28,7 +28,7 @@ FIG6_QUERIES ?= 2
 ZS_CAPTIONS ?= 4
 ZS_SAMPLES ?= 3
 else ifeq ($(PRESET),cpu)
-# A result worth looking at on a 2-core machine: about 1 h 25 min, measured (README.md gives the
+# A result worth looking at on a 2-core machine: about 1 h 27 min, measured (README.md gives the
 # stages' times and the results). Run it serially (make without -j): every tool uses both cores.
 COUNT ?= 3000
 SIZE ?= 128
