@@ -16,7 +16,8 @@ tensor-info "$model/gan.st" > gan.txt
 tensor-info "$model/text.st" > text.txt
 for want in 'export.parts\tgenerator' 'export.dtype\tf16' 'model\tt2igan-gan' 'train.variant\tint-cls' \
             'train.epoch\t40' 'train.seed\t1' 'ngf\t32' 'train.g_ema\t0.999' 'train.ms_weight\t3' \
-            'train.commands\ttrain-gan --images \S+ --embeddings \S+ -o \S+ --variant int-cls --epochs 40 --ngf 32 --ndf 32 --lr-halve-every 20 --g-ema 0.999 --ms-weight 3 --seed 1 '; do
+            'train.text_weight\t1' \
+            'train.commands\ttrain-gan --images \S+ --embeddings \S+ -o \S+ --variant int-cls --epochs 40 --ngf 32 --ndf 32 --lr-halve-every 20 --g-ema 0.999 --ms-weight 3 --text-head 1 --seed 1 '; do
   grep -qP "^# metadata\t$want" gan.txt || fail "gan.st lacks $want"
 done
 for want in 'export.parts\ttext_encoder' 'model\tt2igan-text' 'train.epoch\t40' \
