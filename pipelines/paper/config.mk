@@ -28,7 +28,7 @@ FIG6_QUERIES ?= 2
 ZS_CAPTIONS ?= 4
 ZS_SAMPLES ?= 3
 else ifeq ($(PRESET),cpu)
-# A result worth looking at on a 2-core machine: 40 minutes to 1 h 27 min by machine, measured
+# A result worth looking at on a 2-core machine: 43 minutes to 1 h 27 min by machine, measured
 # (README.md gives the stages' times and the results). Run it serially (make without -j): every
 # tool uses both cores.
 COUNT ?= 3000
