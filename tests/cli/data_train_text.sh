@@ -181,6 +181,9 @@ classes = [l.strip() for l in open("classes.txt")]
 keys, ims = zip(*[(k, a) for k, a in load("all.t2i") if k.split("/")[0] in classes])
 with torch.no_grad():
     v = enc(torch.tensor(np.stack(ims).astype(np.float32) / 127.5 - 1)).double().numpy()
+norm = float(meta.get("norm", 0))  # train-text --norm: the encoder scales its rows to this length
+if norm > 0:
+    v *= norm / np.linalg.norm(v, axis=1, keepdims=True)
 caps = {}
 for k, a in load("caps.t2i"):
     caps.setdefault(k.split("/")[0], []).append(a.astype(np.float64))
