@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
       .see_also = "invert-style(1), encode-text(1), make-birds(1), pack-images(1), t2i-stream(5)",
   });
   std::vector<std::string> vector_args;
-  std::string out_path = "-", roc_path, plot_path, tasks_text = "pose,background";
+  std::string out_path = "-", roc_path, plot_path, explain_path, tasks_text = "pose,background";
   int pairs = 10000, folds = 5, clusters = 100, plot_size = 400;
   double vis_weight = 0.5;
   std::uint64_t seed = 1;
@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
       ("visibility-weight", po::value(&vis_weight)->default_value(vis_weight), "weight of the pose label's per-keypoint hidden flags (hidden keypoints take the mean position of the visible ones)")
       ("roc", po::value(&roc_path), "write the ROC curves (all folds' pairs) as TSV: vectors, task, fpr, tpr, threshold")
       ("plot", po::value(&plot_path), "draw the ROC curves as a PNG: a panel per task, a curve per vector stream")
+      ("explain", po::value(&explain_path), "write what the vectors code (TSV: vectors, source, dim, images, r2): the share of each stream's variance that a linear map of the pose label, the background label, both, and on the synthetic birds (style.txt) the rest of the drawn style and all of it explains, cross-validated; needs both tasks")
       ("plot-size", po::value(&plot_size)->default_value(plot_size), "side of each panel of --plot in pixels (200 to 2000)")
       ("seed", po::value(&seed)->default_value(seed), "seed of the k-means initialisation and of the pairs");
   cli.add_threads_option();
@@ -197,6 +198,8 @@ int main(int argc, char** argv) {
       if (std::find(task_names.begin(), task_names.end(), t) == task_names.end()) task_names.push_back(t);
       p = q + 1;
     }
+    if (!explain_path.empty() && task_names.size() != 2)
+      fail<UsageError>("--explain needs both tasks (--tasks pose,background): it compares the two labels");
     std::vector<std::pair<std::string, std::string>> named;
     for (const std::string& a : vector_args) {
       named.push_back(parse_named(a));
@@ -313,6 +316,64 @@ int main(int argc, char** argv) {
         }
       }
       tasks.push_back(std::move(task));
+    }
+
+    // What the vectors code: the share of their variance each part of the style explains.
+    if (!explain_path.empty()) {
+      const Task& pose = tasks[task_names[0] == "pose" ? 0 : 1];
+      const std::size_t tn = pose.members.size();
+      std::vector<double> heights(ds.images.size(), 0.0);
+      for (std::size_t k = 0; k < n; ++k) heights[probed[k]] = sizes[k][1];
+      const auto other = data::read_other_style(ds, heights);
+      struct Source {
+        std::string name;
+        std::vector<const Task*> parts;
+        bool other = false;
+      };
+      const Task& background = tasks[task_names[0] == "pose" ? 1 : 0];
+      std::vector<Source> sources = {{"pose", {&pose}}, {"background", {&background}}, {"pose+background", {&pose, &background}}};
+      if (other) {
+        sources.push_back({"other", {}, true});
+        sources.push_back({"all", {&pose, &background}, true});
+        for (std::size_t k : pose.members)
+          if (!(*other)[probed[k]])
+            fail<InputError>("{}: no line for image '{}'", ds.file("style.txt"), ds.images[probed[k]].key);
+      } else {
+        log::info("{}: no style.txt (the synthetic birds have one); --explain compares the two labels alone", root);
+      }
+      OutputFile ex(explain_path);
+      ex.write("vectors\tsource\tdim\timages\tr2\n");
+      for (const Source& src : sources) {
+        // Rows of the pose label's members; the background task labels every probed image (its
+        // member j is image j), so its row of pose member k is k.
+        std::vector<double> x;
+        std::size_t dx = 0;
+        for (const Task* t : src.parts) dx += t->dim;
+        if (src.other) dx += data::kOtherStyleDim;
+        x.reserve(tn * dx);
+        for (std::size_t m = 0; m < tn; ++m) {
+          const std::size_t k = pose.members[m];
+          for (const Task* t : src.parts) {
+            const std::size_t row = t == &pose ? m : k;
+            x.insert(x.end(), t->features.begin() + static_cast<std::ptrdiff_t>(row * t->dim),
+                     t->features.begin() + static_cast<std::ptrdiff_t>((row + 1) * t->dim));
+          }
+          if (src.other) x.insert(x.end(), (*other)[probed[k]]->begin(), (*other)[probed[k]]->end());
+        }
+        for (const VectorStream& s : streams) {
+          std::vector<double> y;
+          y.reserve(tn * s.dim);
+          for (std::size_t k : pose.members) y.insert(y.end(), s.row(probed[k]), s.row(probed[k]) + s.dim);
+          std::string r2 = "-";
+          if (tn >= 4) {
+            const int r2_folds = std::max(2, std::min<int>(folds, static_cast<int>(tn / 2)));
+            r2 = fmt::format("{:.4f}", stats::ridge_r2_cv(x, dx, y, s.dim, r2_folds));
+          }
+          ex.write(fmt::format("{}\t{}\t{}\t{}\t{}\n", s.name, src.name, dx, tn, r2));
+          log::info("{}: {} explains {} of its variance (linear, cross-validated)", s.name, src.name, r2);
+        }
+      }
+      ex.close();
     }
 
     // Per task: clusters, pairs, scores, folds.

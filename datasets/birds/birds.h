@@ -72,7 +72,7 @@ bool is_test_class(int species_id);
 // ---- Per-image draw. ----
 enum class Background : std::uint8_t { kPlain, kGradient, kHorizon };
 
-// Style: never captioned.
+// Style: never captioned. make-birds writes it to style.txt (style_line), in these units.
 struct Style {
   bool facing_right = true;
   double scale = 1;             // pixels per model unit
@@ -80,13 +80,18 @@ struct Style {
   double tilt = 0;              // radians, whole bird
   double head_turn = 0;         // radians, head and beak
   Background background = Background::kPlain;
-  std::array<double, 3> bg_top{}, bg_bottom{}, ground{};
-  double horizon_y = 0;         // pixels
+  std::array<double, 3> bg_top{}, bg_bottom{}, ground{};  // RGB, 0 to 255, before the lighting
+  double horizon_y = 0;         // pixels (kHorizon: the ground's top edge)
   bool branch = false;
-  double branch_y = 0, branch_slope = 0, branch_width = 0;
+  double branch_y = 0, branch_slope = 0, branch_width = 0;  // pixels at the feet, dy/dx, pixels
   std::array<double, 3> branch_rgb{};
-  double brightness = 0, contrast = 1;
+  double brightness = 0, contrast = 1;  // lighting: v' = (v - 127.5) * contrast + 127.5 + brightness
 };
+const char* background_name(Background b);  // "plain", "gradient", "horizon"
+// One line of style.txt: "<image_id> " then the fields of Style in the order of style_header().
+std::string style_line(int image_id, const Style& s);
+// The column names of style.txt after image_id (26 of them), space-separated.
+const char* style_header();
 
 // CUB's 15 parts, ids 1..15.
 inline constexpr int kNumParts = 15;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <sstream>
 
 #include "birds/birds.h"
 #include "error.h"
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 const char* const kOwnedPaths[] = {"images", "text_c10", "parts", "attributes", "README.txt", "images.txt",
                                    "classes.txt", "image_class_labels.txt", "train_test_split.txt",
                                    "bounding_boxes.txt", "attributes.txt", "allclasses.txt",
-                                   "trainvalclasses.txt", "testclasses.txt", "background_rgb.txt"};
+                                   "trainvalclasses.txt", "testclasses.txt", "background_rgb.txt", "style.txt"};
 
 void write_text(const fs::path& path, const std::string& text) {
   AtomicFile f(path.string());
@@ -33,7 +34,19 @@ struct Result {
   std::array<Keypoint, kNumParts> parts;
   std::array<double, 3> background{};
   std::vector<bool> attributes;
+  Style style;
 };
+
+// Words of s in lines of at most width characters (a longer word alone on its line).
+std::string wrap(const std::string& s, std::size_t width) {
+  std::string out, line, word;
+  std::istringstream in(s);
+  while (in >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) out += line + "\n", line.clear();
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line;
+}
 
 std::string readme(const DatasetOptions& o, int images, int train) {
   return fmt::format(
@@ -55,13 +68,37 @@ std::string readme(const DatasetOptions& o, int images, int train) {
       "classes.txt, image_class_labels.txt, train_test_split.txt, bounding_boxes.txt,\n"
       "parts/parts.txt, parts/part_locs.txt, attributes.txt,\n"
       "attributes/image_attribute_labels.txt, allclasses.txt, trainvalclasses.txt,\n"
-      "testclasses.txt, background_rgb.txt (mean RGB of the pixels the bird does not cover).\n"
+      "testclasses.txt, background_rgb.txt (mean RGB of the pixels the bird does not cover),\n"
+      "style.txt (the drawn style, never captioned; columns: image id, then\n{}).\n"
       "See make-birds(1).\n",
       o.command.empty() ? "make-birds" : o.command, o.seed, images, train, images - train, o.size, o.size,
-      kNumSpecies, kNumSpecies - kNumTestClasses, kNumTestClasses);
+      kNumSpecies, kNumSpecies - kNumTestClasses, kNumTestClasses, wrap(style_header(), 90));
 }
 
 }  // namespace
+
+const char* background_name(Background b) {
+  switch (b) {
+    case Background::kPlain: return "plain";
+    case Background::kGradient: return "gradient";
+    case Background::kHorizon: return "horizon";
+  }
+  return "?";
+}
+
+const char* style_header() {
+  return "facing_right scale cx cy tilt head_turn background bg_top_r bg_top_g bg_top_b bg_bottom_r bg_bottom_g "
+         "bg_bottom_b ground_r ground_g ground_b horizon_y branch branch_y branch_slope branch_width branch_r branch_g "
+         "branch_b brightness contrast";
+}
+
+std::string style_line(int image_id, const Style& s) {
+  auto rgb = [](const std::array<double, 3>& c) { return fmt::format("{:.2f} {:.2f} {:.2f}", c[0], c[1], c[2]); };
+  return fmt::format("{} {} {:.4f} {:.2f} {:.2f} {:.4f} {:.4f} {} {} {} {} {:.2f} {} {:.2f} {:.4f} {:.2f} {} {:.2f} {:.4f}",
+                     image_id, s.facing_right ? 1 : 0, s.scale, s.cx, s.cy, s.tilt, s.head_turn, background_name(s.background),
+                     rgb(s.bg_top), rgb(s.bg_bottom), rgb(s.ground), s.horizon_y, s.branch ? 1 : 0, s.branch_y,
+                     s.branch_slope, s.branch_width, rgb(s.branch_rgb), s.brightness, s.contrast);
+}
 
 std::vector<ImageEntry> plan_images(int count) {
   const auto& species = all_species();
@@ -124,6 +161,7 @@ DatasetSummary write_dataset(const DatasetOptions& o) {
       r.parts = bird.parts;
       r.background = bird.background_rgb;
       r.attributes = attribute_values(bird.attributes);
+      r.style = bird.style;
     } catch (...) {
       errors[i] = std::current_exception();  // exceptions must not leave an OpenMP region
     }
@@ -135,7 +173,7 @@ DatasetSummary write_dataset(const DatasetOptions& o) {
   progress.finish();
 
   // The index files, in image id order.
-  std::string images, labels, split, boxes, locs, attrs, bg;
+  std::string images, labels, split, boxes, locs, attrs, bg, style;
   const std::size_t n_attr = attribute_names().size();
   attrs.reserve(n * n_attr * 16);
   int train = 0;
@@ -154,6 +192,7 @@ DatasetSummary write_dataset(const DatasetOptions& o) {
     }
     for (std::size_t a = 0; a < n_attr; ++a) attrs += fmt::format("{} {} {} 4 0\n", e.image_id, a + 1, r.attributes[a] ? 1 : 0);
     bg += fmt::format("{} {:.2f} {:.2f} {:.2f}\n", e.image_id, r.background[0], r.background[1], r.background[2]);
+    style += style_line(e.image_id, r.style) + "\n";
   }
   std::string classes, all, trainval, test, parts, attr_names;
   for (const Species& s : species) {
@@ -173,6 +212,7 @@ DatasetSummary write_dataset(const DatasetOptions& o) {
   write_text(out / "attributes.txt", attr_names);
   write_text(out / "attributes" / "image_attribute_labels.txt", attrs);
   write_text(out / "background_rgb.txt", bg);
+  write_text(out / "style.txt", style);
   write_text(out / "classes.txt", classes);
   write_text(out / "allclasses.txt", all);
   write_text(out / "trainvalclasses.txt", trainval);

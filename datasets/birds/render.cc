@@ -383,12 +383,13 @@ RenderedBird render_bird(const Species& species, int size, Rng& rng, int supersa
   if (st.branch) {
     Pt fa = t.apply(foot_near), fb = t.apply(foot_far);
     double slope = std::tan(st.tilt) + rng.uniform(-0.04, 0.04);  // the line under the feet
-    st.branch_width = rng.uniform(0.05, 0.09) * size * ss / 2.0 + 0.04 * t.s;
+    const double half_width = rng.uniform(0.05, 0.09) * size * ss / 2.0 + 0.04 * t.s;  // in samples
+    st.branch_width = 2 * half_width / ss;
     st.branch_slope = slope;
-    st.branch_y = ((fa.y + fb.y) / 2 + st.branch_width * 0.5) / ss;
+    st.branch_y = ((fa.y + fb.y) / 2 + half_width * 0.5) / ss;
     st.branch_rgb = shade(jitter_colour(rng.chance(0.7) ? kBrown : kGrey, rng), rng.uniform(0.6, 0.9));
     double mid_x = (fa.x + fb.x) / 2, by = st.branch_y * ss;
-    Shape b{{segment({-10.0, by + slope * (-10 - mid_x)}, {W + 10.0, by + slope * (W + 10 - mid_x)}, 2 * st.branch_width)},
+    Shape b{{segment({-10.0, by + slope * (-10 - mid_x)}, {W + 10.0, by + slope * (W + 10 - mid_x)}, 2 * half_width)},
             st.branch_rgb, kLabelBackground};
     canvas.fill(b, Transform{});
   }

@@ -144,6 +144,48 @@ std::optional<std::vector<std::optional<std::array<double, 3>>>> read_background
   return out;
 }
 
+std::optional<std::vector<std::optional<std::array<double, kOtherStyleDim>>>> read_other_style(
+    const Dataset& d, const std::vector<double>& heights) {
+  const std::string path = d.file("style.txt");
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  const auto by_id = index_by_id(d);
+  std::vector<std::optional<std::array<double, kOtherStyleDim>>> out(d.images.size());
+  std::size_t lineno = 0;
+  for (const std::string& line : read_lines(path)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto f = fields(line, 27, false, path, lineno, "<image_id> and the 26 fields of make-birds(1), style.txt");
+    const int image_id = integer(f[0], path, lineno, "image id");
+    auto it = by_id.find(image_id);
+    if (it == by_id.end()) fail<InputError>("{}:{}: image id {} is not in images.txt", path, lineno, image_id);
+    // f[1..26]: facing_right scale cx cy tilt head_turn background bg_top(3) bg_bottom(3) ground(3)
+    // horizon_y branch branch_y branch_slope branch_width branch(3) brightness contrast.
+    auto num = [&](std::size_t i, const char* what) { return number(f[i], path, lineno, what); };
+    const std::string& kind = f[7];
+    if (kind != "plain" && kind != "gradient" && kind != "horizon")
+      fail<InputError>("{}:{}: background '{}': expected plain, gradient or horizon", path, lineno, kind.substr(0, 40));
+    const double h = it->second < heights.size() && heights[it->second] > 0 ? heights[it->second] : 1.0;
+    const double horizon = kind == "horizon" ? 1.0 : 0.0, branch = num(18, "branch flag");
+    if (branch != 0 && branch != 1) fail<InputError>("{}:{}: branch flag '{}': expected 0 or 1", path, lineno, f[18]);
+    std::array<double, kOtherStyleDim> v{};
+    std::size_t k = 0;
+    v[k++] = kind == "plain", v[k++] = kind == "gradient", v[k++] = horizon;
+    for (std::size_t c = 0; c < 3; ++c) v[k++] = (num(11 + c, "colour") - num(8 + c, "colour")) / 255.0;
+    for (std::size_t c = 0; c < 3; ++c) v[k++] = horizon * num(14 + c, "colour") / 255.0;
+    v[k++] = horizon * num(17, "horizon row") / h;
+    v[k++] = branch;
+    v[k++] = branch * num(19, "branch row") / h;
+    v[k++] = branch * num(20, "branch slope");
+    v[k++] = branch * num(21, "branch width") / h;
+    for (std::size_t c = 0; c < 3; ++c) v[k++] = branch * num(22 + c, "colour") / 255.0;
+    v[k++] = num(25, "brightness") / 255.0;
+    v[k++] = num(26, "contrast");
+    for (std::size_t i = 1; i <= 6; ++i) num(i, "pose value");  // well-formed, though the pose label holds them
+    out[it->second] = v;
+  }
+  return out;
+}
+
 std::array<int, 2> image_file_size(const std::string& path) {
   const std::string b = read_file(path);
   auto u8 = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(b[i])); };

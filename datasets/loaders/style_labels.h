@@ -41,6 +41,18 @@ int find_part(const PartTable& parts, const std::string& name);
 // nullopt when the file does not exist. InputError for a malformed line or an unknown image id.
 std::optional<std::vector<std::optional<std::array<double, 3>>>> read_background_rgb(const Dataset& dataset);
 
+// The style the synthetic birds were drawn with besides what the probe's labels hold (style.txt,
+// make-birds(1)): per image, kOtherStyleDim values, each about 0 to 1 (the backdrop's kind as three
+// 0/1 flags; its colour change from top to bottom; the ground's colour and the horizon's row, 0
+// unless there is one; the branch's flag, row, slope, width and colour, 0 without a branch; the
+// brightness and contrast). Rows and widths are divided by the image's height (height_by_image,
+// per image of Dataset::images; 0 or missing: left in pixels), colours by 255.
+// Per image of Dataset::images (nullopt for an image without a line); nullopt when the file does
+// not exist (real CUB). InputError naming the file and line for a malformed line or an unknown id.
+inline constexpr std::size_t kOtherStyleDim = 19;
+std::optional<std::vector<std::optional<std::array<double, kOtherStyleDim>>>> read_other_style(
+    const Dataset& dataset, const std::vector<double>& height_by_image);
+
 // The width and height of a PNG or JPEG file from its header; InputError naming the file if it
 // is neither or the header is broken.
 std::array<int, 2> image_file_size(const std::string& path);

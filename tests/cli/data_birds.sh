@@ -19,12 +19,12 @@ pass "deterministic for a seed, whatever --threads"
 cd a
 for f in README.txt images.txt classes.txt image_class_labels.txt train_test_split.txt bounding_boxes.txt \
          parts/parts.txt parts/part_locs.txt attributes.txt attributes/image_attribute_labels.txt \
-         allclasses.txt trainvalclasses.txt testclasses.txt background_rgb.txt; do
+         allclasses.txt trainvalclasses.txt testclasses.txt background_rgb.txt style.txt; do
   [ -s "$f" ] || fail "missing or empty: $f"
 done
 grep -q "synthetic\|Synthetic" README.txt && grep -q "^Seed: 5$" README.txt || fail "README.txt: $(cat README.txt)"
 lines() { wc -l < "$1"; }
-for f in images.txt image_class_labels.txt train_test_split.txt bounding_boxes.txt background_rgb.txt; do
+for f in images.txt image_class_labels.txt train_test_split.txt bounding_boxes.txt background_rgb.txt style.txt; do
   [ "$(lines $f)" -eq $N ] || fail "$f: $(lines $f) lines, expected $N"
   [ "$(cut -d' ' -f1 $f | tr '\n' ' ')" = "$(seq 1 $N | tr '\n' ' ')" ] || fail "$f: ids are not 1..$N"
 done
@@ -61,7 +61,25 @@ awk 'NR == FNR { x[$1] = $2; y[$1] = $3; w[$1] = $4; h[$1] = $5; next }
      END { for (i in eyes) if (eyes[i] != 1) { print "eyes of", i; bad = 1 } exit bad }' \
     bounding_boxes.txt parts/part_locs.txt || fail "keypoints"
 awk '$2 < 0 || $2 > 255 || $3 < 0 || $3 > 255 || $4 < 0 || $4 > 255 || NF != 4 { exit 1 }' background_rgb.txt || fail "background_rgb.txt"
-pass "boxes, keypoints and background colours"
+# style.txt: 26 fields after the id, in the ranges make-birds draws; the facing agrees with the
+# visible eye; a plain backdrop has one colour; no branch, no branch fields; README names the columns.
+awk 'NR == FNR { if ($2 == 11) right[$1] = $5; next }
+     NF != 27 { print "fields:", NF, $0; bad = 1; exit }
+     ($2 != 0 && $2 != 1) || $2 != right[$1] { print "facing:", $0; bad = 1; exit }
+     $3 <= 0 || $6 < -0.15 || $6 > 0.15 || $7 < -0.3 || $7 > 0.25 { print "pose:", $0; bad = 1; exit }
+     $8 != "plain" && $8 != "gradient" && $8 != "horizon" { print "background:", $0; bad = 1; exit }
+     $8 == "plain" && ($9 != $12 || $10 != $13 || $11 != $14) { print "plain backdrop:", $0; bad = 1; exit }
+     { for (i = 9; i <= 17; ++i) if ($i < 0 || $i > 255) { print "colour:", $0; bad = 1; exit } }
+     $18 < 0.45 * 32 - 0.01 || $18 > 0.85 * 32 + 0.01 { print "horizon:", $0; bad = 1; exit }
+     $19 == 0 { for (i = 20; i <= 25; ++i) if ($i != 0) { print "no branch:", $0; bad = 1; exit } }
+     $19 == 1 && ($22 <= 0 || $22 > 32 || $23 + $24 + $25 <= 0) { print "branch:", $0; bad = 1; exit }
+     $19 != 0 && $19 != 1 { print "branch flag:", $0; bad = 1; exit }
+     $26 < -18 || $26 > 18 || $27 < 0.85 || $27 > 1.12 { print "lighting:", $0; bad = 1; exit }
+     { kinds[$8] = 1; branches += $19 }
+     END { if (bad) exit 1; if (length(kinds) != 3 || branches < 0.3 * FNR || branches > 0.7 * FNR) { print "draws:", length(kinds), branches; exit 1 } }' \
+    parts/part_locs.txt style.txt || fail "style.txt"
+grep -q "^style.txt (the drawn style" README.txt && grep -q "brightness contrast)" README.txt || fail "README.txt does not describe style.txt"
+pass "boxes, keypoints, background colours and the drawn style"
 
 # Captions: lower-case ASCII, 5 to 40 words, and never a word of style.
 cat text_c10/*/*.txt > all-captions

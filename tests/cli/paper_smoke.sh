@@ -53,7 +53,7 @@ done
 
 # Every figure and table, non-empty; the figures are PNGs.
 for f in check.txt zeroshot.txt fig3-captions.tsv fig3.png fig8-sentence.png fig8-style.png fig6.png \
-         fig7-roc.png probe.tsv roc.tsv eval.tsv zeroshot.png zeroshot-captions.tsv index.html index.md; do
+         fig7-roc.png probe.tsv roc.tsv explain.tsv eval.tsv zeroshot.png zeroshot-captions.tsv index.html index.md; do
   [ -s "$res/$f" ] || fail "$res/$f is missing or empty"
 done
 for f in "$res"/*.png; do
@@ -114,6 +114,10 @@ bad=$(awk -F'\t' 'NR > 1 { for (i = 2; i <= 5; i++) if ($i !~ /^-?[0-9]+(\.[0-9]
 [ "$(awk -F'\t' 'NR > 1 {print $1 ":" $2}' "$res/probe.tsv" | sort | tr '\n' ' ')" = \
   "caption:background caption:pose cls:background cls:pose int-cls:background int-cls:pose " ] \
   || fail "probe.tsv: $(cat "$res/probe.tsv")"
+# explain.tsv: every probed stream by the five sources of the synthetic birds (style.txt).
+[ "$(awk -F'\t' 'NR > 1 {print $1 ":" $2}' "$res/explain.tsv" | sort | tr '\n' ' ')" = \
+  "$(for v in caption cls int-cls; do for s in all background other pose pose+background; do printf '%s:%s ' $v $s; done; done)" ] \
+  || fail "explain.tsv: $(cat "$res/explain.tsv")"
 # STYLE_ENSEMBLE (smoke: 2): two style encoders a probed variant, seeds 1 and 2; the probe's and
 # figure 6's z are their mean (invert-style apply -m a -m b), and the page quotes both trainings.
 for v in cls int-cls; do

@@ -98,6 +98,50 @@ assert r["wide5k"][8] == "-", r
 ' || fail "linear R^2: $(cat half.tsv)"
 pass "linear R^2: half the pose scores about half; vectors wider than 4096 give -"
 
+# --- --explain: what each part of the drawn style explains of each stream. The pose label codes
+# pose, the background colour background, the lighting and the branch (style.txt) the other style.
+"$PY" - <<'PYEOF' || fail "writing other-style vectors"
+import numpy as np
+from t2i_stream import save
+ids = {int(l.split()[0]): l.split()[1].rsplit(".", 1)[0] for l in open("birds/images.txt")}
+st = {int(l.split()[0]): l.split()[1:] for l in open("birds/style.txt")}
+O = np.array([[float(st[i][24]), 100 * float(st[i][25]), 50 * float(st[i][17])] for i in sorted(ids)])
+save("other.t2i", [(ids[i], (O[k] - O.mean(0)).astype(np.float32)) for k, i in enumerate(sorted(ids))])
+PYEOF
+EX=(--vectors pose=pose.t2i --vectors bg=bg.t2i --vectors random.t2i --vectors other=other.t2i --clusters 20 --pairs 4000 --threads 1)
+probe-disentangle birds "${EX[@]}" --explain explain.tsv > ex-table.tsv 2> ex.err || fail "--explain: $(cat ex.err)"
+probe-disentangle -q birds "${EX[@]}" > ex-table2.tsv
+same_file ex-table.tsv ex-table2.tsv
+"$PY" - <<'PYEOF' || fail "--explain: $(cat explain.tsv)"
+rows = [l.rstrip("\n").split("\t") for l in open("explain.tsv")]
+assert rows[0] == ["vectors", "source", "dim", "images", "r2"], rows[0]
+r2 = {(r[0], r[1]): float(r[4]) for r in rows[1:]}
+dims = {r[1]: r[2] for r in rows[1:]}
+assert dims == {"pose": "18", "background": "3", "pose+background": "21", "other": "19", "all": "40"}, dims
+assert all(r[3] == "400" for r in rows[1:]), rows
+print(" ".join("%s/%s %.3f" % (k + (v,)) for k, v in r2.items()))
+assert r2["pose", "pose"] > 0.95 and r2["bg", "background"] > 0.99 and r2["other", "other"] > 0.95, r2
+assert r2["bg", "pose"] < 0.1 and r2["other", "pose+background"] < 0.3, r2
+for src in ("pose", "background", "pose+background", "other", "all"):
+    assert r2["random", src] < 0.05, (src, r2)
+for v in ("pose", "bg", "other"):
+    assert r2[v, "all"] > max(r2[v, s] for s in ("pose", "background", "other")) - 0.02, (v, r2)
+PYEOF
+grep -q "other: all explains" ex.err || fail "no --explain log line: $(cat ex.err)"
+# Without style.txt (real CUB): the two labels alone, said once.
+cp -r birds nostyle && rm nostyle/style.txt
+probe-disentangle nostyle "${EX[@]}" --explain ex-ns.tsv > /dev/null 2> ex-ns.err ||
+  fail "--explain without style.txt: $(cat ex-ns.err)"
+[ "$(cut -f2 ex-ns.tsv | sort -u | tr '\n' ' ')" = "background pose pose+background source " ] || fail "without style.txt: $(cat ex-ns.tsv)"
+grep -q "no style.txt" ex-ns.err || fail "without style.txt, not said: $(cat ex-ns.err)"
+expect_exit 1 probe-disentangle birds "${EX[@]}" --tasks pose --explain x.tsv
+grep -q -- "--explain needs both tasks" "$TMP/err" || fail "--explain --tasks pose: $(cat "$TMP/err")"
+cp birds/style.txt nostyle/style.txt && sed -i '7s/ \(plain\|gradient\|horizon\) / leafy /' nostyle/style.txt
+expect_exit 2 probe-disentangle nostyle "${EX[@]}" --explain x.tsv
+grep -q "style.txt:7: background 'leafy': expected plain, gradient or horizon" "$TMP/err" || fail "bad style.txt: $(cat "$TMP/err")"
+[ ! -e x.tsv ] || fail "--explain wrote a table on bad input"
+pass "--explain: each stream's variance by the part of the style that explains it; two labels without style.txt; bad lines refused"
+
 # --- A task's clusters and pairs do not depend on the other tasks: --tasks background gives the
 # background rows of the default run (the seed is a hash of the task name, not its position).
 probe-disentangle -q birds "${ARGS[@]}" --tasks background > bgonly.tsv
