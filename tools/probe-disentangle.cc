@@ -200,6 +200,8 @@ int main(int argc, char** argv) {
     }
     if (!explain_path.empty() && task_names.size() != 2)
       fail<UsageError>("--explain needs both tasks (--tasks pose,background): it compares the two labels");
+    if (!explain_path.empty() && explain_path == out_path)
+      fail<UsageError>("--explain {} and -o {} name the same file", explain_path, out_path);
     std::vector<std::pair<std::string, std::string>> named;
     for (const std::string& a : vector_args) {
       named.push_back(parse_named(a));
@@ -318,9 +320,12 @@ int main(int argc, char** argv) {
       tasks.push_back(std::move(task));
     }
 
-    // What the vectors code: the share of their variance each part of the style explains.
+    // What the vectors code: the share of their variance each part of the style explains (written
+    // once the probe has passed, so that bad input leaves no table behind).
+    std::string explain_tsv;
     if (!explain_path.empty()) {
       const Task& pose = tasks[task_names[0] == "pose" ? 0 : 1];
+      const Task& background = tasks[task_names[0] == "pose" ? 1 : 0];
       const std::size_t tn = pose.members.size();
       std::vector<double> heights(ds.images.size(), 0.0);
       for (std::size_t k = 0; k < n; ++k) heights[probed[k]] = sizes[k][1];
@@ -330,7 +335,6 @@ int main(int argc, char** argv) {
         std::vector<const Task*> parts;
         bool other = false;
       };
-      const Task& background = tasks[task_names[0] == "pose" ? 1 : 0];
       std::vector<Source> sources = {{"pose", {&pose}}, {"background", {&background}}, {"pose+background", {&pose, &background}}};
       if (other) {
         sources.push_back({"other", {}, true});
@@ -341,8 +345,7 @@ int main(int argc, char** argv) {
       } else {
         log::info("{}: no style.txt (the synthetic birds have one); --explain compares the two labels alone", root);
       }
-      OutputFile ex(explain_path);
-      ex.write("vectors\tsource\tdim\timages\tr2\n");
+      explain_tsv = "vectors\tsource\tdim\timages\tr2\n";
       for (const Source& src : sources) {
         // Rows of the pose label's members; the background task labels every probed image (its
         // member j is image j), so its row of pose member k is k.
@@ -360,6 +363,16 @@ int main(int argc, char** argv) {
           }
           if (src.other) x.insert(x.end(), (*other)[probed[k]]->begin(), (*other)[probed[k]]->end());
         }
+        // Each source value standardised over the images, so that the ridge penalty weighs them
+        // alike (a colour in [0,1] and the brightness / 255 in about +-0.07); constant ones stay 0.
+        for (std::size_t j = 0; j < dx; ++j) {
+          double mean = 0, sq = 0;
+          for (std::size_t m = 0; m < tn; ++m) mean += x[m * dx + j];
+          mean /= double(tn);
+          for (std::size_t m = 0; m < tn; ++m) sq += (x[m * dx + j] - mean) * (x[m * dx + j] - mean);
+          const double sd = std::sqrt(sq / double(tn));
+          for (std::size_t m = 0; m < tn; ++m) x[m * dx + j] = sd > 0 ? (x[m * dx + j] - mean) / sd : 0.0;
+        }
         for (const VectorStream& s : streams) {
           std::vector<double> y;
           y.reserve(tn * s.dim);
@@ -369,11 +382,10 @@ int main(int argc, char** argv) {
             const int r2_folds = std::max(2, std::min<int>(folds, static_cast<int>(tn / 2)));
             r2 = fmt::format("{:.4f}", stats::ridge_r2_cv(x, dx, y, s.dim, r2_folds));
           }
-          ex.write(fmt::format("{}\t{}\t{}\t{}\t{}\n", s.name, src.name, dx, tn, r2));
+          explain_tsv += fmt::format("{}\t{}\t{}\t{}\t{}\n", s.name, src.name, dx, tn, r2);
           log::info("{}: {} explains {} of its variance (linear, cross-validated)", s.name, src.name, r2);
         }
       }
-      ex.close();
     }
 
     // Per task: clusters, pairs, scores, folds.
@@ -454,6 +466,11 @@ int main(int argc, char** argv) {
       roc_out.close();
     }
     if (!plot_path.empty()) write_png(plot::draw_panels(panels, plot_size), plot_path);
+    if (!explain_path.empty()) {
+      OutputFile ex(explain_path);
+      ex.write(explain_tsv);
+      ex.close();
+    }
     return 0;
   });
 }

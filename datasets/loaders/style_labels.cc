@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "error.h"
@@ -167,6 +168,8 @@ std::optional<std::vector<std::optional<std::array<double, kOtherStyleDim>>>> re
     const double h = it->second < heights.size() && heights[it->second] > 0 ? heights[it->second] : 1.0;
     const double horizon = kind == "horizon" ? 1.0 : 0.0, branch = num(18, "branch flag");
     if (branch != 0 && branch != 1) fail<InputError>("{}:{}: branch flag '{}': expected 0 or 1", path, lineno, f[18]);
+    if (const double facing = num(1, "facing_right"); facing != 0 && facing != 1)
+      fail<InputError>("{}:{}: facing_right '{}': expected 0 or 1", path, lineno, f[1]);
     std::array<double, kOtherStyleDim> v{};
     std::size_t k = 0;
     v[k++] = kind == "plain", v[k++] = kind == "gradient", v[k++] = horizon;
@@ -180,7 +183,8 @@ std::optional<std::vector<std::optional<std::array<double, kOtherStyleDim>>>> re
     for (std::size_t c = 0; c < 3; ++c) v[k++] = branch * num(22 + c, "colour") / 255.0;
     v[k++] = num(25, "brightness") / 255.0;
     v[k++] = num(26, "contrast");
-    for (std::size_t i = 1; i <= 6; ++i) num(i, "pose value");  // well-formed, though the pose label holds them
+    for (std::size_t i = 2; i <= 6; ++i) num(i, "pose value");  // well-formed, though the pose label holds them
+    if (k != kOtherStyleDim) throw std::logic_error("read_other_style: the values do not fill kOtherStyleDim");
     out[it->second] = v;
   }
   return out;

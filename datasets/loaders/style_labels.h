@@ -42,10 +42,10 @@ int find_part(const PartTable& parts, const std::string& name);
 std::optional<std::vector<std::optional<std::array<double, 3>>>> read_background_rgb(const Dataset& dataset);
 
 // The style the synthetic birds were drawn with besides what the probe's labels hold (style.txt,
-// make-birds(1)): per image, kOtherStyleDim values, each about 0 to 1 (the backdrop's kind as three
-// 0/1 flags; its colour change from top to bottom; the ground's colour and the horizon's row, 0
-// unless there is one; the branch's flag, row, slope, width and colour, 0 without a branch; the
-// brightness and contrast). Rows and widths are divided by the image's height (height_by_image,
+// make-birds(1)): per image, kOtherStyleDim values (the backdrop's kind as three 0/1 flags; its
+// colour change from top to bottom, -1 to 1; the ground's colour and the horizon's row, 0 unless
+// there is one; the branch's flag, row, slope, width and colour, 0 without a branch; the
+// brightness / 255 and the contrast). Rows and widths are divided by the image's height (height_by_image,
 // per image of Dataset::images; 0 or missing: left in pixels), colours by 255.
 // Per image of Dataset::images (nullopt for an image without a line); nullopt when the file does
 // not exist (real CUB). InputError naming the file and line for a malformed line or an unknown id.

@@ -167,7 +167,7 @@ item png fig7-roc.png "Figure 7: disentangling, ROC curves" \
 item tsv probe.tsv "Section 5.3: AU-ROC" \
   "AU-ROC mean and standard deviation over the folds, per vector stream and task." probe
 also roc.tsv "the ROC curves' points (vectors, task, fpr, tpr, threshold)"
-also explain.tsv "what each stream codes: the share of its variance a linear map of the pose label, the background label, both, and on the synthetic birds the rest of the drawn style (style.txt) and all of it explains (probe-disentangle --explain)"
+also explain.tsv "what each stream codes: the share of its variance each part of the style explains (probe-disentangle --explain)"
 fi
 if ! skipped eval; then
 item tsv eval.tsv "The evaluation table" \

@@ -28,14 +28,17 @@ make-birds --out "$TMP/birds" --count 200 --size 64 --seed 3 --threads 1 2> /dev
 
 # ---- CUB-200-2011: every stage; the images cropped to the bounding box ----
 cp -r "$TMP/birds" "$TMP/cub"
-rm "$TMP/cub/background_rgb.txt"
+rm "$TMP/cub/background_rgb.txt" "$TMP/cub/style.txt"
 recipe cub "$TMP/cub" "$TMP/cub-out"
-for f in check.txt zeroshot.txt fig3.png fig8-sentence.png fig8-style.png fig6.png fig7-roc.png probe.tsv eval.tsv zeroshot.png index.html index.md; do
+for f in check.txt zeroshot.txt fig3.png fig8-sentence.png fig8-style.png fig6.png fig7-roc.png probe.tsv explain.tsv eval.tsv zeroshot.png index.html index.md; do
   [ -s "$TMP/cub-out/results/$f" ] || fail "cub: $f is missing or empty"
 done
 grep -q -- '--crop bbox' "$TMP/cub-out/cmd/images-trainval.sh" || fail "cub: no bounding-box crop: $(cat "$TMP/cub-out/cmd/images-trainval.sh")"
 [ ! -e "$TMP/cub-out/data/birds" ] && ! grep -q make-birds "$TMP/cub-out/cmd/birds.sh" || fail "cub: the birds were rendered"
 grep -qP '^caption\tbackground\t' "$TMP/cub-out/results/probe.tsv" || fail "cub: probe.tsv: $(cat "$TMP/cub-out/results/probe.tsv")"
+# Real CUB has no style.txt: the probe explains the vectors by the two labels alone.
+[ "$(awk -F'\t' 'NR > 1 && $1 == "caption" {print $2}' "$TMP/cub-out/results/explain.tsv" | tr '\n' ' ')" = \
+  "pose background pose+background " ] || fail "cub: explain.tsv: $(cat "$TMP/cub-out/results/explain.tsv")"
 grep -q 'experiments on CUB-200-2011' "$TMP/cub-out/results/index.md" || fail "cub: the page does not name the dataset"
 page "$TMP/cub-out"
 pass "pipelines/cub on a CUB-200-2011 folder (smoke): every figure and table, bounding-box crops"

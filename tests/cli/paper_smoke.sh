@@ -118,6 +118,9 @@ bad=$(awk -F'\t' 'NR > 1 { for (i = 2; i <= 5; i++) if ($i !~ /^-?[0-9]+(\.[0-9]
 [ "$(awk -F'\t' 'NR > 1 {print $1 ":" $2}' "$res/explain.tsv" | sort | tr '\n' ' ')" = \
   "$(for v in caption cls int-cls; do for s in all background other pose pose+background; do printf '%s:%s ' $v $s; done; done)" ] \
   || fail "explain.tsv: $(cat "$res/explain.tsv")"
+bad=$(awk -F'\t' 'NR > 1 { d = ($2 == "pose" ? 18 : $2 == "background" ? 3 : $2 == "pose+background" ? 21 : $2 == "other" ? 19 : 40)
+                            if ($3 != d || $4 !~ /^[0-9]+$/ || $5 !~ /^-?[0-9]+\.[0-9]+$/ || $5 > 1) print $1 ":" $2 }' "$res/explain.tsv")
+[ -z "$bad" ] || fail "explain.tsv rows without the source's width or a share: $bad"
 # STYLE_ENSEMBLE (smoke: 2): two style encoders a probed variant, seeds 1 and 2; the probe's and
 # figure 6's z are their mean (invert-style apply -m a -m b), and the page quotes both trainings.
 for v in cls int-cls; do

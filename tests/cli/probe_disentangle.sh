@@ -136,6 +136,13 @@ probe-disentangle nostyle "${EX[@]}" --explain ex-ns.tsv > /dev/null 2> ex-ns.er
 grep -q "no style.txt" ex-ns.err || fail "without style.txt, not said: $(cat ex-ns.err)"
 expect_exit 1 probe-disentangle birds "${EX[@]}" --tasks pose --explain x.tsv
 grep -q -- "--explain needs both tasks" "$TMP/err" || fail "--explain --tasks pose: $(cat "$TMP/err")"
+expect_exit 1 probe-disentangle birds "${EX[@]}" --explain -
+grep -q -- "--explain - and -o - name the same file" "$TMP/err" || fail "--explain -: $(cat "$TMP/err")"
+# A probe that fails after the explaining (400 clusters of 400 images: no same-style pair) leaves
+# no table behind.
+expect_exit 2 probe-disentangle -q birds --vectors pose=pose.t2i --clusters 400 --pairs 4000 --threads 1 --explain late.tsv -o late-probe.tsv
+grep -q "give no same-style or no different-style pairs" "$TMP/err" || fail "400 clusters: $(cat "$TMP/err")"
+[ ! -e late.tsv ] && [ ! -e late-probe.tsv ] || fail "a failed probe left a table: $(ls late*)"
 cp birds/style.txt nostyle/style.txt && sed -i '7s/ \(plain\|gradient\|horizon\) / leafy /' nostyle/style.txt
 expect_exit 2 probe-disentangle nostyle "${EX[@]}" --explain x.tsv
 grep -q "style.txt:7: background 'leafy': expected plain, gradient or horizon" "$TMP/err" || fail "bad style.txt: $(cat "$TMP/err")"

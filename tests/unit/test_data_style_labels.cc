@@ -77,6 +77,38 @@ TEST(StyleLabels, ReadsPartsAndBackgrounds) {
   EXPECT_TRUE(cub.locs[0][13].visible);
 }
 
+// style.txt as make-birds writes it: each column a distinct value, so a column read in the wrong
+// place shows.
+TEST(StyleLabels, ReadsTheOtherDrawnStyle) {
+  Tiny t;
+  const Dataset d = load_dataset(t.root().string());
+  EXPECT_FALSE(read_other_style(d, {}).has_value());
+  // id facing scale cx cy tilt head_turn background bg_top(3) bg_bottom(3) ground(3) horizon_y
+  // branch branch_y slope width branch(3) brightness contrast
+  put(t.root() / "style.txt",
+      "2 1 30.5 20 21 0.1 -0.2 horizon 10 20 30 61 72 83 102 153 204 15 1 12 -0.25 3 51 102 153 -5.1 0.9\n"
+      "1 0 30.5 20 21 0.1 -0.2 gradient 10 20 30 61 72 83 102 153 204 15 0 0 0 0 0 0 0 12.75 1.1\n");
+  const auto st = read_other_style(d, {30.0, 20.0});
+  ASSERT_TRUE(st.has_value());
+  ASSERT_EQ(st->size(), 2u);
+  const std::array<double, kOtherStyleDim> horizon_branch = {0, 0, 1,  // kind
+                                                           51 / 255.0, 52 / 255.0, 53 / 255.0,  // bottom - top
+                                                           0.4, 0.6, 0.8,  // ground
+                                                           15 / 20.0,  // horizon row / height
+                                                           1, 12 / 20.0, -0.25, 3 / 20.0,  // branch, row, slope, width
+                                                           0.2, 0.4, 0.6,  // branch colour
+                                                           -5.1 / 255.0, 0.9};  // lighting
+  const std::array<double, kOtherStyleDim> gradient_bare = {0, 1, 0, 51 / 255.0, 52 / 255.0, 53 / 255.0,
+                                                          0, 0, 0, 0,  // no ground, no horizon
+                                                          0, 0, 0, 0, 0, 0, 0, 12.75 / 255.0, 1.1};
+  for (std::size_t i = 0; i < kOtherStyleDim; ++i) {
+    EXPECT_NEAR((*st)[1]->at(i), horizon_branch[i], 1e-12) << "value " << i;
+    EXPECT_NEAR((*st)[0]->at(i), gradient_bare[i], 1e-12) << "value " << i;
+  }
+  // No height known: rows and widths stay in pixels.
+  EXPECT_DOUBLE_EQ((*read_other_style(d, {}))[1]->at(9), 15.0);
+}
+
 TEST(StyleLabels, RefusesMalformedFiles) {
   Tiny t;
   const Dataset d = load_dataset(t.root().string());
@@ -100,6 +132,17 @@ TEST(StyleLabels, RefusesMalformedFiles) {
   EXPECT_NE(message([&] { read_part_locs(d); }).find("no part keypoints"), std::string::npos);
   put(t.root() / "background_rgb.txt", "1 1 2\n");
   EXPECT_NE(message([&] { read_background_rgb(d); }).find("background_rgb.txt:1:"), std::string::npos);
+  const std::string good = " 1 30 20 21 0.1 -0.2 plain 10 20 30 10 20 30 0 0 0 50 0 0 0 0 0 0 0 1 1\n";
+  put(t.root() / "style.txt", "1" + good + "2 1 30\n");
+  EXPECT_NE(message([&] { read_other_style(d, {}); }).find("style.txt:2:"), std::string::npos);
+  put(t.root() / "style.txt", "9" + good);
+  EXPECT_NE(message([&] { read_other_style(d, {}); }).find("image id 9 is not in images.txt"), std::string::npos);
+  put(t.root() / "style.txt", "1" + std::string(good).replace(good.find("plain"), 5, "leafy"));
+  EXPECT_NE(message([&] { read_other_style(d, {}); }).find("background 'leafy'"), std::string::npos);
+  put(t.root() / "style.txt", "1" + std::string(good).replace(1, 1, "2"));
+  EXPECT_NE(message([&] { read_other_style(d, {}); }).find("facing_right '2'"), std::string::npos);
+  put(t.root() / "style.txt", "1" + std::string(good).replace(good.find(" 50 0 ") + 4, 1, "x"));
+  EXPECT_NE(message([&] { read_other_style(d, {}); }).find("'x' is not a number"), std::string::npos);
 }
 
 TEST(StyleLabels, ImageSizesFromHeaders) {
