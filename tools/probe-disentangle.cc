@@ -345,6 +345,13 @@ int main(int argc, char** argv) {
       } else {
         log::info("{}: no style.txt (the synthetic birds have one); --explain compares the two labels alone", root);
       }
+      // Each stream's rows of the same images.
+      std::vector<std::vector<double>> ys;
+      for (const VectorStream& s : streams) {
+        std::vector<double>& y = ys.emplace_back();
+        y.reserve(tn * s.dim);
+        for (std::size_t k : pose.members) y.insert(y.end(), s.row(probed[k]), s.row(probed[k]) + s.dim);
+      }
       explain_tsv = "vectors\tsource\tdim\timages\tr2\n";
       for (const Source& src : sources) {
         // Rows of the pose label's members; the background task labels every probed image (its
@@ -373,14 +380,12 @@ int main(int argc, char** argv) {
           const double sd = std::sqrt(sq / double(tn));
           for (std::size_t m = 0; m < tn; ++m) x[m * dx + j] = sd > 0 ? (x[m * dx + j] - mean) / sd : 0.0;
         }
-        for (const VectorStream& s : streams) {
-          std::vector<double> y;
-          y.reserve(tn * s.dim);
-          for (std::size_t k : pose.members) y.insert(y.end(), s.row(probed[k]), s.row(probed[k]) + s.dim);
+        for (std::size_t si = 0; si < streams.size(); ++si) {
+          const VectorStream& s = streams[si];
           std::string r2 = "-";
           if (tn >= 4) {
             const int r2_folds = std::max(2, std::min<int>(folds, static_cast<int>(tn / 2)));
-            r2 = fmt::format("{:.4f}", stats::ridge_r2_cv(x, dx, y, s.dim, r2_folds));
+            r2 = fmt::format("{:.4f}", stats::ridge_r2_cv(x, dx, ys[si], s.dim, r2_folds));
           }
           explain_tsv += fmt::format("{}\t{}\t{}\t{}\t{}\n", s.name, src.name, dx, tn, r2);
           log::info("{}: {} explains {} of its variance (linear, cross-validated)", s.name, src.name, r2);
