@@ -125,47 +125,51 @@ int find_part(const PartTable& parts, const std::string& name) {
   return -1;
 }
 
-std::optional<std::vector<std::optional<std::array<double, 3>>>> read_background_rgb(const Dataset& d) {
-  const std::string path = d.file("background_rgb.txt");
+// A per-image file of "<image_id> ..." lines with `want` fields (blank lines skipped), as
+// parse(fields, image index, line number) gives each row; nullopt when the file does not exist.
+// InputError naming the file and line for a wrong field count or an unknown image id.
+template <typename Parse>
+auto read_image_lines(const Dataset& d, const std::string& name, std::size_t want, const char* format, Parse&& parse)
+    -> std::optional<std::vector<std::optional<decltype(parse(std::vector<std::string>{}, std::size_t{}, std::size_t{}))>>> {
+  using Row = decltype(parse(std::vector<std::string>{}, std::size_t{}, std::size_t{}));
+  const std::string path = d.file(name);
   if (!std::filesystem::exists(path)) return std::nullopt;
   const auto by_id = index_by_id(d);
-  std::vector<std::optional<std::array<double, 3>>> out(d.images.size());
+  std::vector<std::optional<Row>> out(d.images.size());
   std::size_t lineno = 0;
   for (const std::string& line : read_lines(path)) {
     ++lineno;
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const auto f = fields(line, 4, false, path, lineno, "<image_id> <r> <g> <b>");
+    const auto f = fields(line, want, false, path, lineno, format);
     const int image_id = integer(f[0], path, lineno, "image id");
     auto it = by_id.find(image_id);
     if (it == by_id.end()) fail<InputError>("{}:{}: image id {} is not in images.txt", path, lineno, image_id);
-    std::array<double, 3> rgb{};
-    for (int k = 0; k < 3; ++k) rgb[static_cast<std::size_t>(k)] = number(f[static_cast<std::size_t>(k) + 1], path, lineno, "colour");
-    out[it->second] = rgb;
+    out[it->second] = parse(f, it->second, lineno);
   }
   return out;
+}
+
+std::optional<std::vector<std::optional<std::array<double, 3>>>> read_background_rgb(const Dataset& d) {
+  const std::string path = d.file("background_rgb.txt");
+  return read_image_lines(d, "background_rgb.txt", 4, "<image_id> <r> <g> <b>",
+                          [&](const std::vector<std::string>& f, std::size_t, std::size_t lineno) {
+                            std::array<double, 3> rgb{};
+                            for (std::size_t k = 0; k < 3; ++k) rgb[k] = number(f[k + 1], path, lineno, "colour");
+                            return rgb;
+                          });
 }
 
 std::optional<std::vector<std::optional<std::array<double, kOtherStyleDim>>>> read_other_style(
     const Dataset& d, const std::vector<double>& heights) {
   const std::string path = d.file("style.txt");
-  if (!std::filesystem::exists(path)) return std::nullopt;
-  const auto by_id = index_by_id(d);
-  std::vector<std::optional<std::array<double, kOtherStyleDim>>> out(d.images.size());
-  std::size_t lineno = 0;
-  for (const std::string& line : read_lines(path)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const auto f = fields(line, 27, false, path, lineno, "<image_id> and the 26 fields of make-birds(1), style.txt");
-    const int image_id = integer(f[0], path, lineno, "image id");
-    auto it = by_id.find(image_id);
-    if (it == by_id.end()) fail<InputError>("{}:{}: image id {} is not in images.txt", path, lineno, image_id);
+  auto row = [&](const std::vector<std::string>& f, std::size_t image, std::size_t lineno) {
     // f[1..26]: facing_right scale cx cy tilt head_turn background bg_top(3) bg_bottom(3) ground(3)
     // horizon_y branch branch_y branch_slope branch_width branch(3) brightness contrast.
     auto num = [&](std::size_t i, const char* what) { return number(f[i], path, lineno, what); };
     const std::string& kind = f[7];
     if (kind != "plain" && kind != "gradient" && kind != "horizon")
       fail<InputError>("{}:{}: background '{}': expected plain, gradient or horizon", path, lineno, kind.substr(0, 40));
-    const double h = it->second < heights.size() && heights[it->second] > 0 ? heights[it->second] : 1.0;
+    const double h = image < heights.size() && heights[image] > 0 ? heights[image] : 1.0;
     const double horizon = kind == "horizon" ? 1.0 : 0.0, branch = num(18, "branch flag");
     if (branch != 0 && branch != 1) fail<InputError>("{}:{}: branch flag '{}': expected 0 or 1", path, lineno, f[18]);
     if (const double facing = num(1, "facing_right"); facing != 0 && facing != 1)
@@ -185,9 +189,9 @@ std::optional<std::vector<std::optional<std::array<double, kOtherStyleDim>>>> re
     v[k++] = num(26, "contrast");
     for (std::size_t i = 2; i <= 6; ++i) num(i, "pose value");  // well-formed, though the pose label holds them
     if (k != kOtherStyleDim) throw std::logic_error("read_other_style: the values do not fill kOtherStyleDim");
-    out[it->second] = v;
-  }
-  return out;
+    return v;
+  };
+  return read_image_lines(d, "style.txt", 27, "<image_id> and the 26 fields of make-birds(1), style.txt", row);
 }
 
 std::array<int, 2> image_file_size(const std::string& path) {
