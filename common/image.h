@@ -59,4 +59,9 @@ Image tensor_to_image(const Tensor& tensor, const std::string& what);
 // [3,64,64] in [-1, 1]. The caller checks that the window lies inside the image.
 void crop_to_floats(const Tensor& t, std::int64_t crop, std::int64_t ox, std::int64_t oy, bool flip, float* out);
 
+// Blurs float planes [c,h,w] in place by a Gaussian of standard deviation sigma > 0 pixels: separable,
+// radius ceil(3 sigma), the kernel normalised to sum 1 and the edge pixels repeated outward, so a flat
+// image stays flat. tmp is scratch space (resized as needed).
+void gaussian_blur(float* planes, int c, int h, int w, double sigma, std::vector<float>& tmp);
+
 }  // namespace t2i

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   });
   std::string images_path, dataset_path, out_path, val_path;
   int epochs = 12, batch = 64;
-  double lr = 1e-3, beta1 = 0.9;
+  double lr = 1e-3, beta1 = 0.9, blur = 0;
   long ndf = 32, feat_dim = 128;
   cli.options().add_options()
       ("images", po::value(&images_path), "training images from pack-images: uint8 [3,S,S] records, S >= 64, keyed class/name")
@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
       ("lr", po::value(&lr)->default_value(lr), "Adam's learning rate")
       ("beta1", po::value(&beta1)->default_value(beta1), "Adam's beta1")
       ("ndf", po::value(&ndf)->default_value(ndf), "width of the first convolution (the others 2, 4, 8 times)")
-      ("feat-dim", po::value(&feat_dim)->default_value(feat_dim), "width of the feature layer (judge-FD's features)");
+      ("feat-dim", po::value(&feat_dim)->default_value(feat_dim), "width of the feature layer (judge-FD's features)")
+      ("blur", po::value(&blur)->default_value(blur), "blur half the training crops by a Gaussian of standard deviation drawn uniformly from (0, B] pixels, so that the judge reads colours and shapes from soft images too; 0: never");
   cli.add_compute_options();
   return cli.run(argc, argv, [&] {
     cli.expect_args(0, 0);
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
     if (batch < 2 || batch > 4096) fail<UsageError>("--batch {}: expected 2 to 4096", batch);
     if (!(lr > 0)) fail<UsageError>("--lr {}: expected a number > 0", lr);
     if (!(beta1 >= 0 && beta1 < 1)) fail<UsageError>("--beta1 {}: expected a number in [0, 1)", beta1);
+    if (!(blur >= 0 && blur <= 8)) fail<UsageError>("--blur {}: expected 0 to 8 pixels", blur);
     if (ndf < 1 || ndf > nn::kJudgeMaxNdf) fail<UsageError>("--ndf {}: expected 1 to {}", ndf, nn::kJudgeMaxNdf);
     if (feat_dim < 1 || feat_dim > nn::kJudgeMaxFeatDim)
       fail<UsageError>("--feat-dim {}: expected 1 to {} (judge-FD builds feat-dim x feat-dim matrices)", feat_dim,
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
     Tensor x(DType::kFloat32, {static_cast<nn::i64>(B), 3, 64, 64});
     std::vector<float> dlogits(B * L);
     std::vector<int> targets(B * heads.size());
+    std::vector<float> blur_tmp;
     std::vector<const Labelled*> rows(B);
     std::map<std::string, std::string> record;
     // The training images, so eval-images can warn when a "ceiling" is measured on them.
@@ -238,6 +241,10 @@ int main(int argc, char** argv) {
           const auto ox = static_cast<std::int64_t>(rng.below(room)), oy = static_cast<std::int64_t>(rng.below(room));
           const bool flip = (rng.next() >> 63) != 0;
           crop_to_floats(t, 64, ox, oy, flip, x.span<float>().data() + b * 3 * 64 * 64);
+          if (blur > 0 && (rng.next() >> 63) != 0) {
+            const double sigma = blur * (1.0 - double(rng.next() >> 11) * 0x1.0p-53);  // (0, blur]
+            gaussian_blur(x.span<float>().data() + b * 3 * 64 * 64, 3, 64, 64, sigma, blur_tmp);
+          }
         }
         judge.params().zero_grads();
         const std::vector<float> logits = nn::to_vector(*be, judge.forward(0, nn::upload(*be, x), /*training=*/true));
@@ -261,6 +268,7 @@ int main(int argc, char** argv) {
                 {nn::kJudgeKeyHashes, key_hashes},
                 {"train.epoch", std::to_string(epoch + 1)},
                 {"train.images", std::to_string(N)},
+                {"train.blur", fmt::format("{:.9g}", blur)},
                 {"train.loss", fmt::format("{:.6g}", sum / double(steps))},
                 {"train.class_accuracy", fmt::format("{:.4f}", acc.cls())},
                 {"train.attribute_accuracy", fmt::format("{:.4f}", acc.attr())}};

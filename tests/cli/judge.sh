@@ -35,6 +35,23 @@ train-judge --images tr.t2i --dataset d -o again2.st "${SMALL[@]}" --epochs 1 -q
 same_model again.st again2.st
 pass "train-judge is deterministic"
 
+# --blur: recorded, deterministic too, and it changes what is learnt.
+train-judge --images tr.t2i --dataset d -o blur.st "${SMALL[@]}" --epochs 1 --blur 2 -q
+train-judge --images tr.t2i --dataset d -o blur2.st "${SMALL[@]}" --epochs 1 --blur 2 -q
+same_model blur.st blur2.st
+tensor-info blur.st > blur-info.txt && tensor-info again.st > again-info.txt
+grep -qP '^# metadata\ttrain.blur\t2$' blur-info.txt || fail "blur.st lacks train.blur 2"
+grep -qP '^# metadata\ttrain.blur\t0$' again-info.txt || fail "again.st lacks train.blur 0"
+"${PY:-${T2I_PYTHON3:-python3}}" - blur.st again.st <<'PYEOF' || fail "--blur 2 learnt the same weights as no blur"
+import struct, sys
+data = [open(p, "rb").read() for p in sys.argv[1:]]
+data = [b[8 + struct.unpack("<Q", b[:8])[0]:] for b in data]
+sys.exit(0 if data[0] != data[1] else 1)
+PYEOF
+expect_exit 1 train-judge --images tr.t2i --dataset d -o x.st --blur 9
+grep -q "train-judge: error: --blur 9: expected 0 to 8 pixels" "$TMP/err" || fail "--blur 9: $(cat "$TMP/err")"
+pass "train-judge --blur: recorded, deterministic, not a no-op"
+
 # --- Other tools refuse a judge by name, and eval-images a text model as judge.
 expect_exit 2 eval-text -m judge.st --images te.t2i --captions /dev/null --threads 1
 grep -q "judge.st: not a t2igan text model" "$TMP/err" || fail "eval-text on a judge: $(cat "$TMP/err")"

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 
+#include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "error.h"
 #include "image.h"
@@ -133,6 +135,38 @@ TEST(Image, TensorConversionsRoundTrip) {
   EXPECT_THROW(tensor_to_image(Tensor(DType::kFloat32, {16}), "t"), InputError);
   EXPECT_THROW(tensor_to_image(Tensor(DType::kInt32, {3, 4, 4}), "t"), InputError);
   EXPECT_THROW(tensor_to_image(Tensor(DType::kUInt8, {3, 0, 4}), "t"), InputError);
+}
+
+// The judge's blur (train-judge --blur): a point spreads into the sampled Gaussian, flat stays flat,
+// each plane is blurred on its own, and the blur keeps the sum away from the edges.
+TEST(Image, GaussianBlurSpreadsAPointIntoTheGaussian) {
+  const int h = 21, w = 17;
+  std::vector<float> planes(2 * h * w, 0.0f), tmp;
+  planes[10 * w + 8] = 1.0f;                               // a point in the middle of plane 0
+  std::fill(planes.begin() + h * w, planes.end(), 0.25f);  // plane 1 flat
+  const double sigma = 1.5;
+  gaussian_blur(planes.data(), 2, h, w, sigma, tmp);
+  double norm = 0;
+  for (int i = -5; i <= 5; ++i) norm += std::exp(-0.5 * i * i / (sigma * sigma));  // radius ceil(3 sigma) = 5
+  double sum = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int dy = y - 10, dx = x - 8;
+      const double want = std::abs(dy) <= 5 && std::abs(dx) <= 5
+                              ? std::exp(-0.5 * (dx * dx + dy * dy) / (sigma * sigma)) / (norm * norm)
+                              : 0.0;
+      EXPECT_NEAR(planes[y * w + x], want, 1e-6) << x << "," << y;
+      sum += planes[y * w + x];
+    }
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+  for (int i = h * w; i < 2 * h * w; ++i) EXPECT_NEAR(planes[i], 0.25f, 1e-6);
+  // At an edge the outside repeats the edge pixel: a step stays monotone and keeps its ends.
+  std::vector<float> step(w);
+  for (int x = 0; x < w; ++x) step[x] = x < w / 2 ? -1.0f : 1.0f;
+  gaussian_blur(step.data(), 1, 1, w, 2.0, tmp);
+  EXPECT_NEAR(step.front(), -1.0f, 1e-3);
+  EXPECT_NEAR(step.back(), 1.0f, 1e-3);
+  for (int x = 1; x < w; ++x) EXPECT_GE(step[x], step[x - 1]);
 }
 
 }  // namespace
