@@ -7,6 +7,7 @@
 #include <cmath>
 #include <csetjmp>
 #include <cstring>
+#include <stdexcept>
 
 #include "error.h"
 #include "file.h"
@@ -343,25 +344,32 @@ void crop_to_floats(const Tensor& t, std::int64_t crop, std::int64_t ox, std::in
 }
 
 void gaussian_blur(float* planes, int c, int h, int w, double sigma, std::vector<float>& tmp) {
+  if (!(sigma > 0)) throw std::invalid_argument("gaussian_blur: sigma must be > 0");
   const int r = std::max(1, static_cast<int>(std::ceil(3 * sigma)));
   std::vector<float> k(static_cast<std::size_t>(2 * r + 1));
   double sum = 0;
-  for (int i = -r; i <= r; ++i) sum += k[static_cast<std::size_t>(i + r)] = static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)));
+  for (int i = -r; i <= r; ++i)  // the centre is 1 even when sigma * sigma underflows
+    sum += k[static_cast<std::size_t>(i + r)] = i == 0 ? 1.0f : static_cast<float>(std::exp(-0.5 * i * i / (sigma * sigma)));
   for (float& v : k) v = static_cast<float>(v / sum);
-  tmp.resize(static_cast<std::size_t>(h) * static_cast<std::size_t>(w));
+  const auto W = static_cast<std::size_t>(w), plane = static_cast<std::size_t>(h) * W;
+  tmp.resize(plane);
   for (int ch = 0; ch < c; ++ch) {
-    float* p = planes + static_cast<std::size_t>(ch) * static_cast<std::size_t>(h) * static_cast<std::size_t>(w);
-    for (int y = 0; y < h; ++y)  // along the rows
+    float* p = planes + static_cast<std::size_t>(ch) * plane;
+    for (int y = 0; y < h; ++y) {  // along the rows
+      const float* row = p + static_cast<std::size_t>(y) * W;
       for (int x = 0; x < w; ++x) {
         float acc = 0;
-        for (int i = -r; i <= r; ++i) acc += k[static_cast<std::size_t>(i + r)] * p[y * w + std::clamp(x + i, 0, w - 1)];
-        tmp[static_cast<std::size_t>(y * w + x)] = acc;
+        for (int i = -r; i <= r; ++i) acc += k[static_cast<std::size_t>(i + r)] * row[std::clamp(x + i, 0, w - 1)];
+        tmp[static_cast<std::size_t>(y) * W + static_cast<std::size_t>(x)] = acc;
       }
+    }
     for (int y = 0; y < h; ++y)  // then down the columns
       for (int x = 0; x < w; ++x) {
         float acc = 0;
-        for (int i = -r; i <= r; ++i) acc += k[static_cast<std::size_t>(i + r)] * tmp[static_cast<std::size_t>(std::clamp(y + i, 0, h - 1) * w + x)];
-        p[y * w + x] = acc;
+        for (int i = -r; i <= r; ++i)
+          acc += k[static_cast<std::size_t>(i + r)] *
+                 tmp[static_cast<std::size_t>(std::clamp(y + i, 0, h - 1)) * W + static_cast<std::size_t>(x)];
+        p[static_cast<std::size_t>(y) * W + static_cast<std::size_t>(x)] = acc;
       }
   }
 }

@@ -61,7 +61,8 @@ void crop_to_floats(const Tensor& t, std::int64_t crop, std::int64_t ox, std::in
 
 // Blurs float planes [c,h,w] in place by a Gaussian of standard deviation sigma > 0 pixels: separable,
 // radius ceil(3 sigma), the kernel normalised to sum 1 and the edge pixels repeated outward, so a flat
-// image stays flat. tmp is scratch space (resized as needed).
+// image stays flat. tmp is scratch space (resized as needed). Throws std::invalid_argument unless
+// sigma > 0.
 void gaussian_blur(float* planes, int c, int h, int w, double sigma, std::vector<float>& tmp);
 
 }  // namespace t2i

@@ -35,7 +35,8 @@ train-judge --images tr.t2i --dataset d -o again2.st "${SMALL[@]}" --epochs 1 -q
 same_model again.st again2.st
 pass "train-judge is deterministic"
 
-# --blur: recorded, deterministic too, and it changes what is learnt.
+# --blur: recorded, deterministic too, and it changes training (that the blur itself blurs is
+# the unit test Image.GaussianBlurSpreadsAPointIntoTheGaussian).
 train-judge --images tr.t2i --dataset d -o blur.st "${SMALL[@]}" --epochs 1 --blur 2 -q
 train-judge --images tr.t2i --dataset d -o blur2.st "${SMALL[@]}" --epochs 1 --blur 2 -q
 same_model blur.st blur2.st
@@ -50,7 +51,7 @@ sys.exit(0 if data[0] != data[1] else 1)
 PYEOF
 expect_exit 1 train-judge --images tr.t2i --dataset d -o x.st --blur 9
 grep -q "train-judge: error: --blur 9: expected 0 to 8 pixels" "$TMP/err" || fail "--blur 9: $(cat "$TMP/err")"
-pass "train-judge --blur: recorded, deterministic, not a no-op"
+pass "train-judge --blur: recorded, deterministic, changes training"
 
 # --- Other tools refuse a judge by name, and eval-images a text model as judge.
 expect_exit 2 eval-text -m judge.st --images te.t2i --captions /dev/null --threads 1

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <vector>
 
 #include "error.h"
@@ -138,35 +139,46 @@ TEST(Image, TensorConversionsRoundTrip) {
 }
 
 // The judge's blur (train-judge --blur): a point spreads into the sampled Gaussian, flat stays flat,
-// each plane is blurred on its own, and the blur keeps the sum away from the edges.
+// each plane is blurred on its own, the sum is kept away from the edges, and at an edge (left,
+// right, top or bottom) the outside repeats the edge pixel.
 TEST(Image, GaussianBlurSpreadsAPointIntoTheGaussian) {
   const int h = 21, w = 17;
-  std::vector<float> planes(2 * h * w, 0.0f), tmp;
-  planes[10 * w + 8] = 1.0f;                               // a point in the middle of plane 0
-  std::fill(planes.begin() + h * w, planes.end(), 0.25f);  // plane 1 flat
+  std::vector<float> planes(3 * h * w, 0.0f), tmp;
+  planes[10 * w + 8] = 1.0f;                                   // plane 0: a point in the middle
+  std::fill(planes.begin() + h * w, planes.begin() + 2 * h * w, 0.25f);  // plane 1: flat
+  planes[2 * h * w + 9 * w + 7] = 2.0f;                        // plane 2: a point elsewhere
   const double sigma = 1.5;
-  gaussian_blur(planes.data(), 2, h, w, sigma, tmp);
+  gaussian_blur(planes.data(), 3, h, w, sigma, tmp);
   double norm = 0;
   for (int i = -5; i <= 5; ++i) norm += std::exp(-0.5 * i * i / (sigma * sigma));  // radius ceil(3 sigma) = 5
+  auto gauss = [&](int dx, int dy) {
+    return std::abs(dy) <= 5 && std::abs(dx) <= 5 ? std::exp(-0.5 * (dx * dx + dy * dy) / (sigma * sigma)) / (norm * norm)
+                                                  : 0.0;
+  };
   double sum = 0;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const int dy = y - 10, dx = x - 8;
-      const double want = std::abs(dy) <= 5 && std::abs(dx) <= 5
-                              ? std::exp(-0.5 * (dx * dx + dy * dy) / (sigma * sigma)) / (norm * norm)
-                              : 0.0;
-      EXPECT_NEAR(planes[y * w + x], want, 1e-6) << x << "," << y;
+      EXPECT_NEAR(planes[y * w + x], gauss(x - 8, y - 10), 1e-6) << x << "," << y;
+      EXPECT_NEAR(planes[2 * h * w + y * w + x], 2 * gauss(x - 7, y - 9), 2e-6) << x << "," << y;
       sum += planes[y * w + x];
     }
   EXPECT_NEAR(sum, 1.0, 1e-5);
   for (int i = h * w; i < 2 * h * w; ++i) EXPECT_NEAR(planes[i], 0.25f, 1e-6);
-  // At an edge the outside repeats the edge pixel: a step stays monotone and keeps its ends.
-  std::vector<float> step(w);
-  for (int x = 0; x < w; ++x) step[x] = x < w / 2 ? -1.0f : 1.0f;
-  gaussian_blur(step.data(), 1, 1, w, 2.0, tmp);
-  EXPECT_NEAR(step.front(), -1.0f, 1e-3);
-  EXPECT_NEAR(step.back(), 1.0f, 1e-3);
-  for (int x = 1; x < w; ++x) EXPECT_GE(step[x], step[x - 1]);
+  // A step across a row and down a column stays monotone and keeps its ends.
+  for (const bool column : {false, true}) {
+    std::vector<float> step(w);
+    for (int x = 0; x < w; ++x) step[x] = x < w / 2 ? -1.0f : 1.0f;
+    gaussian_blur(step.data(), 1, column ? w : 1, column ? 1 : w, 2.0, tmp);
+    EXPECT_NEAR(step.front(), -1.0f, 1e-6) << column;
+    EXPECT_NEAR(step.back(), 1.0f, 1e-6) << column;
+    EXPECT_GT(step[w / 2 - 1], -1.0f) << column;
+    for (int x = 1; x < w; ++x) EXPECT_GE(step[x], step[x - 1]) << column;
+  }
+  // A standard deviation too small to square is a point kernel, not NaN; none at all is refused.
+  std::vector<float> one = {0.0f, 3.0f, 0.0f};
+  gaussian_blur(one.data(), 1, 1, 3, 1e-200, tmp);
+  EXPECT_EQ(one, (std::vector<float>{0.0f, 3.0f, 0.0f}));
+  EXPECT_THROW(gaussian_blur(one.data(), 1, 1, 3, 0.0, tmp), std::invalid_argument);
 }
 
 }  // namespace
