@@ -666,6 +666,35 @@ int main(int argc, char** argv) {
                            : "background_by_caption: none (fewer than two caption keys with two or more images, or "
                              "every border colour the same)");
 
+    // Samples above the ceiling: a match the samples make more often than the real images do, by
+    // more than two standard errors of the difference (binomial, counting images, which is
+    // conservative for the attribute pairs), is a warning and a note. A generator trained against
+    // the model that scores it, or against one like it (an attribute classifier of the same
+    // labels), learns cues that model reads more readily than real birds: the figure rises while the
+    // pictures get worse (pipelines/paper/README.md, Tried, not offered).
+    if (with_real) {
+      const Row& count = row("samples");
+      for (const char* name : {"r_precision", "attribute_accuracy"})
+        for (const Row& r : rows) {
+          if (r.name != name) continue;
+          for (int k = 0; k < (split ? 3 : 1); ++k) {  // the columns the table prints
+            if (!r.value[k] || !r.real[k] || !count.value[k] || !count.real[k] || *count.value[k] < 1 || *count.real[k] < 1)
+              continue;
+            const double p = *r.value[k], q = *r.real[k];
+            const double se = std::sqrt(p * (1 - p) / *count.value[k] + q * (1 - q) / *count.real[k]);
+            if (!(p - q > 2 * se)) continue;
+            static const char* cols[3] = {"all", "seen", "unseen"};
+            const std::string msg = fmt::format(
+                "{}.{} {:.4f} is above the real images' {:.4f} by more than two standard errors ({:.4f}): the samples carry "
+                "cues the model reads more readily than it reads real birds (a generator trained against it, or against a "
+                "model like it, learns them); look at the pictures before trusting the figure",
+                name, cols[k], p, q, 2 * se);
+            log::warn("{}", msg);
+            notes.push_back("above_ceiling: " + msg);
+          }
+        }
+    }
+
     // The table as comments, then the machine-readable lines "<metric>.<column><TAB><value>":
     // columns all, seen, unseen (the samples) and real, real_seen, real_unseen (the --real images).
     std::vector<std::pair<int, bool>> cols;  // (subset, real)

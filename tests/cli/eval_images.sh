@@ -7,7 +7,8 @@
 # - attribute accuracy of real held-out images is above its chance line (printed in the same run)
 #   and the chance line is near the accuracy of captions of other classes;
 # - --real images are scored beside the samples (the ceiling), with a warning when they were the
-#   judge's training images; float32 real images need no "/<i>" keys;
+#   judge's training images, and one when the samples score above them; float32 real images need
+#   no "/<i>" keys;
 # - diversity, the background's share fixed by the caption, skips without models, and bad inputs
 #   with one line.
 . "$(dirname "$0")/lib.sh"
@@ -162,6 +163,25 @@ for i in range(40):
     png("noise/%02d.png" % i, 64, 64, [bytes(rnd.randrange(256) for _ in range(64 * 3)) for _ in range(64)])
 PYEOF
 png-to-tensor --dtype float32 --channels 3 --size 64 --key-prefix "$key/" -q noise/*.png > noise.t2i
+# --- Samples above the ceiling: the real held-out images as samples, against a "ceiling" of noise
+# images (the 40 above, in turn) carrying their caption keys, score far above it: a warning and a
+# note, one for each figure and column above by more than two standard errors; the same images in
+# both columns give none.
+mapfile -t nzkeys < keys.txt
+mapfile -t nzpngs < <(find noise -name '*.png' | sort)
+for j in "${!nzkeys[@]}"; do
+  mkdir -p "nz/$(dirname "${nzkeys[j]}")"
+  cp "${nzpngs[j % 40]}" "nz/${nzkeys[j]}.png"
+done
+png-to-tensor --channels 3 --size 64 -q nz > nz.t2i
+eval-images --captions te.tsv --judge judge.st --real nz.t2i --threads 1 -q te.t2i > above.txt 2> above.err
+check 'a > r + 0.1' "the samples are not above the noise ceiling" a="$(value above.txt attribute_accuracy.all)" r="$(value above.txt attribute_accuracy.real)"
+grep -q "^eval-images: warning: attribute_accuracy.all 0.[0-9]* is above the real images' 0.[0-9]* by more than two standard errors" above.err \
+  || fail "no above-the-ceiling warning: $(cat above.err)"
+grep -q "^# above_ceiling: attribute_accuracy.all .*look at the pictures before trusting the figure" above.txt \
+  || fail "no above-the-ceiling note: $(cat above.txt)"
+if grep -q above_ceiling real.txt; then fail "the same images in both columns flagged as above the ceiling"; fi
+pass "samples above the ceiling: attribute accuracy $(value above.txt attribute_accuracy.all) against noise's $(value above.txt attribute_accuracy.real), flagged"
 eval-images --captions te.tsv --threads 1 -q rep.t2i > rep.txt
 [ "$(value rep.txt diversity.all)" = 0.0000 ] || fail "one repeated image: diversity $(value rep.txt diversity.all)"
 grep -q '^# r_precision: skipped (no --text-model)' rep.txt || fail "no skip note: $(cat rep.txt)"
