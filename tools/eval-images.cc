@@ -350,7 +350,7 @@ int main(int argc, char** argv) {
     auto row = [&](const std::string& name) -> Row& {
       for (Row& r : rows)
         if (r.name == name) return r;
-      rows.push_back(Row{name, {}, {}});
+      rows.push_back(Row{name, {}, {}, {}, {}, false});
       return rows.back();
     };
     auto put = [&](const std::string& name, bool real, const Split3& v, const KeyedHits* hits = nullptr) {
