@@ -5,7 +5,7 @@
 script="$T2I_SRC/tests/gpu/gan-probe"
 "$T2I_MAKE_TEXT_MODEL" "$TMP/text.st" 1 || fail "t2i_make_text_model"
 "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 2 \
-  --epochs 3 --style-options "--epochs 1 --batch 32" --probe-options "--pairs 400 --clusters 8" --out "$TMP/p" \
+  --epochs 3 --style-options "--epochs 1 --batch 32" --style-ensemble 2 --probe-options "--pairs 400 --clusters 8" --out "$TMP/p" \
   --eval --eval-keys 6 --judge-options "--epochs 2 --ndf 4 --feat-dim 16 --batch 32" \
   -- --ngf 8 --ndf 8 --batch 32 --threads 2 > "$TMP/table" 2> "$TMP/log" || { cat "$TMP/log"; fail "gan-probe on cpu"; }
 # Chunks end at epochs 2 and 3 (the last is shorter); each is probed: AU-ROCs in [0,1], R^2 at most 1.
@@ -13,6 +13,14 @@ script="$T2I_SRC/tests/gpu/gan-probe"
 tail -n +2 "$TMP/table" | awk -F'\t' 'NF != 10 { exit 1 } { for (i = 3; i <= 8; i++) if ($i !~ /^[0-9.]+$/ || $i > 1) exit 1
                                     for (i = 9; i <= 10; i++) if ($i !~ /^-?[0-9.]+$/ || $i > 1) exit 1 }' \
   || fail "probe figures: $(cat "$TMP/table")"
+# --style-ensemble 2: two style encoders a chunk, of seeds 1 and 2, and the probe read the mean of
+# their z (what invert-style apply gives with both models).
+for k in 1 2; do
+  grep -qP "^# metadata\ttrain\.seed\t$k\$" <(tensor-info "$TMP/p/style-3.$k.st") || fail "style-3.$k.st: not seed $k"
+done
+[ ! -e "$TMP/p/style-3.st" ] || fail "style-3.st beside the ensemble's encoders"
+invert-style apply -q -m "$TMP/p/style-3.1.st" -m "$TMP/p/style-3.2.st" --threads 2 -o "$TMP/z-mean.t2i" < "$TMP/p/img-test.t2i" \
+  && cmp -s "$TMP/z-mean.t2i" "$TMP/p/z-3.t2i" || fail "z-3.t2i: not the two encoders' mean"
 # The options reach train-gan, and the second chunk resumed the first.
 info=$(tensor-info "$TMP/p/gan-3.st")
 grep -qP '^# metadata\ttrain\.epoch\t3$' <<< "$info" || fail "gan-3.st epoch"
@@ -39,6 +47,8 @@ rc=0; "$script" --build-dir "$T2I_BUILD" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "no --text-model: exit $rc"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --chunk 0 > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--chunk 0: exit $rc"
+rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --style-ensemble 0 > /dev/null 2> "$TMP/log" || rc=$?
+[ $rc -eq 2 ] && grep -q -- '--style-ensemble must be 1 to 20' "$TMP/log" || fail "--style-ensemble 0: exit $rc, $(cat "$TMP/log")"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval --eval-keys 0 > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--eval-keys 0: exit $rc"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --eval --eval-text-model "$TMP/none.st" > /dev/null 2>&1 || rc=$?
