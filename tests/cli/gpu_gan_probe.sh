@@ -19,7 +19,7 @@ for k in 1 2; do
   grep -qP "^# metadata\ttrain\.seed\t$k\$" <(tensor-info "$TMP/p/style-3.$k.st") || fail "style-3.$k.st: not seed $k"
 done
 [ ! -e "$TMP/p/style-3.st" ] || fail "style-3.st beside the ensemble's encoders"
-invert-style apply -q -m "$TMP/p/style-3.1.st" -m "$TMP/p/style-3.2.st" --threads 2 -o "$TMP/z-mean.t2i" < "$TMP/p/img-test.t2i" \
+invert-style apply -q -m "$TMP/p/style-3.1.st" -m "$TMP/p/style-3.2.st" -o "$TMP/z-mean.t2i" < "$TMP/p/img-test.t2i" \
   && cmp -s "$TMP/z-mean.t2i" "$TMP/p/z-3.t2i" || fail "z-3.t2i: not the two encoders' mean"
 # The options reach train-gan, and the second chunk resumed the first.
 info=$(tensor-info "$TMP/p/gan-3.st")
