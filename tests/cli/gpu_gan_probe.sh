@@ -43,6 +43,15 @@ info=$(tensor-info "$TMP/p/judge.st")
 grep -qP '^# metadata\ttrain\.commands\t.*--ndf 4 ' <<< "$info" && grep -qP '^# metadata\ttrain\.epoch\t2$' <<< "$info" \
   && [ ! -e "$TMP/p/judge.part.st" ] || fail "judge.st: not the finished judge of --judge-options"
 pass "gan-probe: two chunks trained, probed and scored"
+# Without --style-ensemble: one encoder a chunk, seed 1, as the README's GPU tables had.
+"$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --backend cpu --count 300 --size 64 --chunk 1 \
+  --epochs 1 --style-options "--epochs 1 --batch 32" --probe-options "--pairs 400 --clusters 8" --out "$TMP/one" \
+  -- --ngf 8 --ndf 8 --batch 32 --threads 2 > /dev/null 2> "$TMP/log" || { cat "$TMP/log"; fail "gan-probe, one encoder"; }
+grep -qP '^# metadata\ttrain\.seed\t1$' <(tensor-info "$TMP/one/style-1.st") && [ ! -e "$TMP/one/style-1.1.st" ] \
+  || fail "one encoder: not style-1.st of seed 1"
+invert-style apply -q -m "$TMP/one/style-1.st" -o "$TMP/z-one.t2i" < "$TMP/one/img-test.t2i" \
+  && cmp -s "$TMP/z-one.t2i" "$TMP/one/z-1.t2i" || fail "z-1.t2i: not the one encoder's z"
+pass "gan-probe: one style encoder by default"
 rc=0; "$script" --build-dir "$T2I_BUILD" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "no --text-model: exit $rc"
 rc=0; "$script" --text-model "$TMP/text.st" --build-dir "$T2I_BUILD" --chunk 0 > /dev/null 2>&1 || rc=$?
