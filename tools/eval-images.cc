@@ -512,8 +512,12 @@ int main(int argc, char** argv) {
       for (std::size_t k = 0; k < judge_cfg->classes.size(); ++k) class_index[judge_cfg->classes[k]] = static_cast<int>(k);
       // The judge's argmax on image i against the attributes key's captions mention.
       // by_group: per judge head, the same hits (--by-attribute); null for the chance level.
-      auto attribute_hits = [&](const Scored& set, std::size_t i, std::size_t key, Split3& acc, std::vector<Split3>* by_group) {
+      // Scores image i's outputs against the attributes key's captions mention, into acc (and
+      // by_group); returns its (hits, pairs).
+      auto attribute_hits = [&](const Scored& set, std::size_t i, std::size_t key, Split3& acc,
+                                std::vector<Split3>* by_group) -> std::pair<double, double> {
         const float* z = set.logits.data() + i * L;
+        double hits = 0, pairs = 0;
         for (int id : mentioned(key)) {
           const std::string& name = names[static_cast<std::size_t>(id - 1)];
           auto w = where.find(name);
@@ -527,7 +531,9 @@ int main(int argc, char** argv) {
           const double hit = best == w->second.second ? 1.0 : 0.0;
           acc.add(set.im.samples[i].unseen, hit);
           if (by_group) (*by_group)[w->second.first].add(set.im.samples[i].unseen, hit);
+          hits += hit, pairs += 1;
         }
+        return {hits, pairs};
       };
       const std::size_t K = judge_cfg->classes.size();
       auto posteriors = [&](const Scored& set, const std::vector<std::size_t>& idx) {
@@ -548,9 +554,8 @@ int main(int argc, char** argv) {
         for (std::size_t i : captioned(set)) {
           const Sample& s = set.im.samples[i];
           const std::size_t own = key_index.at(s.caption_key);
-          const double hits0 = attr.sum[0], pairs0 = double(attr.n[0]);
-          attribute_hits(set, i, own, attr, &by_group);
-          if (double(attr.n[0]) > pairs0) attr_by_key.add(s.unseen, own, attr.sum[0] - hits0, double(attr.n[0]) - pairs0);
+          if (const auto [hits, pairs] = attribute_hits(set, i, own, attr, &by_group); pairs > 0)
+            attr_by_key.add(s.unseen, own, hits, pairs);
           // The chance level: the same outputs against the captions of a key of another class.
           if (const auto& pool = other_keys(key_class[own]); !pool.empty())
             attribute_hits(set, i, stats::draw_without_replacement(pool, 1, mix(mix(compute.seed, stream ^ kChanceStream), i))[0],
